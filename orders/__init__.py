@@ -1,0 +1,1 @@
+"""The shared order service: database, carts, checkout, reorders, pickup orders, dialogue."""

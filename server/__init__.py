@@ -1,0 +1,1 @@
+"""The process: FastAPI app, routes, shopper and staff pages, and the `voicecart` CLI."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the `voicecart` CLI, one module per command group."""

@@ -1,0 +1,1 @@
+"""The Alexa skill: interaction model, handlers, slot reading and the verified web service."""

@@ -1,0 +1,1 @@
+"""Audio in, speech out: decoding, speech-to-text engines, text-to-speech, one voice turn."""
