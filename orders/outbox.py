@@ -1,0 +1,350 @@
+"""The transactional outbox: notification rows written with the change, claimed by dispatchers.
+
+Writing: every status change of an order adds an OrderEvent row (orders/pickup.py `transition`,
+checkout's first event). `install` listens to a session factory's flushes, and for each new
+OrderEvent adds a Notification and one Delivery per channel in the same flush, so the change
+and its notifications commit or roll back together, whichever code path made the change
+(checkout, staff, the shopper's cancel, the dialogue). Use cases that are not status changes
+(substitution offers) call `record` themselves, inside their own transaction.
+
+Claiming: a dispatcher claims due deliveries by setting a lease (`locked_until`). On
+PostgreSQL the claim query uses FOR UPDATE SKIP LOCKED, so dispatchers in many processes
+never claim the same row at the same time; on SQLite the transaction's BEGIN IMMEDIATE
+serialises them. A dispatcher that dies leaves its lease to expire, then any dispatcher
+claims the row again: delivery is at least once, and the notification id lets receivers
+drop duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, event, inspect, or_, select, update
+from sqlalchemy.orm import LoaderCallableStatus, Session, sessionmaker
+
+from orders import tables
+from orders.db import begin_write
+from orders.pickup import FINAL
+from orders.staff_tables import Delivery, DeliveryStatus, Notification, WebhookEndpoint
+from orders.tables import Fulfilment, IdentityKind, OrderStatus
+
+logger = logging.getLogger(__name__)
+
+STORE = "store"
+"""The store's staff screens."""
+APP = "app"
+"""The shopper's in-app event stream."""
+ALEXA = "alexa"
+"""An Alexa proactive event to the shopper's linked Echo ("ready" only)."""
+WEBHOOK = "webhook"
+"""A signed POST to a registered endpoint (SMS gateways, store systems)."""
+
+READY_EVENT = "order.ready"
+_WROTE = "voicecart.outbox.wrote"
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a dispatcher holds the lease on."""
+
+    id: int
+    notification_id: str
+    channel: str
+    target: str
+    attempts: int
+    """Attempts including this one."""
+
+
+def event_name(status: OrderStatus) -> str:
+    """The event name of a status change: "order.ready", ..."""
+    return f"order.{status.value}"
+
+
+def install(
+    sessions: sessionmaker[Session], *, on_commit: Callable[[], None] | None = None
+) -> None:
+    """Write notifications for every status change made through these sessions.
+
+    `on_commit` runs after a transaction that wrote notifications committed (a dispatcher's
+    wake-up, so delivery need not wait for its next poll).
+    """
+    event.listen(sessions, "before_flush", _before_flush)
+    event.listen(sessions, "after_rollback", _forget)
+    if on_commit is not None:
+
+        def _after_commit(session: Session) -> None:
+            if session.info.pop(_WROTE, False):
+                on_commit()
+
+        event.listen(sessions, "after_commit", _after_commit)
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Add the notifications of the OrderEvents this flush is about to insert."""
+    for item in list(session.new):
+        if not isinstance(item, tables.OrderEvent):
+            continue
+        order = inspect(item).attrs.order.loaded_value
+        if order is LoaderCallableStatus.NO_VALUE or order is None:
+            with session.no_autoflush:
+                order = session.get(tables.Order, item.order_id) if item.order_id else None
+        if isinstance(order, tables.Order):
+            data = {
+                "from": item.from_status.value if item.from_status else None,
+                "actor": item.actor_kind.value,
+                "note": item.note,
+                "at": item.at.isoformat(),
+            }
+            record(
+                session,
+                order,
+                event_name=event_name(item.to_status),
+                status=item.to_status,
+                data=data,
+                now=item.at,
+            )
+
+
+def _forget(session: Session) -> None:
+    """A rolled-back transaction wrote nothing."""
+    session.info.pop(_WROTE, None)
+
+
+def record(
+    session: Session,
+    order: tables.Order,
+    *,
+    event_name: str,
+    status: OrderStatus,
+    data: dict[str, Any],
+    now: datetime,
+) -> Notification:
+    """Add a notification and its deliveries to the session (the caller's commit writes them)."""
+    with session.no_autoflush:
+        targets = route(session, order, event_name)
+    notification = Notification(
+        id=str(uuid.uuid4()),
+        order=order,
+        customer_id=order.customer_id,
+        store_id=order.store_id,
+        event=event_name,
+        status=status,
+        data=data,
+        created_at=now,
+        deliveries=[
+            Delivery(
+                channel=channel,
+                target=target,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                locked_until=None,
+                locked_by="",
+                delivered_at=None,
+                last_error="",
+            )
+            for channel, target in targets
+        ],
+    )
+    session.add(notification)
+    session.info[_WROTE] = True
+    return notification
+
+
+def route(session: Session, order: tables.Order, event_name: str) -> list[tuple[str, str]]:
+    """The (channel, target) pairs one event of an order goes to."""
+    targets = [(APP, str(order.customer_id))]
+    if order.fulfilment is Fulfilment.PICKUP:
+        targets.insert(0, (STORE, order.store_id))
+    if event_name == READY_EVENT:
+        alexa_users = session.scalars(
+            select(tables.Identity.value).where(
+                tables.Identity.customer_id == order.customer_id,
+                tables.Identity.kind == IdentityKind.ALEXA_USER,
+            )
+        )
+        targets.extend((ALEXA, user) for user in alexa_users)
+    endpoints = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+            WebhookEndpoint.active.is_(True),
+            or_(WebhookEndpoint.store_id.is_(None), WebhookEndpoint.store_id == order.store_id),
+        )
+    )
+    targets.extend(
+        (WEBHOOK, str(endpoint))
+        for endpoint, events in endpoints
+        if not events or event_name in events
+    )
+    return targets
+
+
+def claim(
+    session: Session,
+    *,
+    channels: Iterable[str],
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+) -> list[Claimed]:
+    """Claim up to `limit` due deliveries on these channels for `lease`; commits."""
+    begin_write(session)
+    query = (
+        select(Delivery.id, Delivery.notification_id, Delivery.channel, Delivery.target)
+        .add_columns(Delivery.attempts)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.channel.in_(list(channels)),
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.locked_until.is_(None), Delivery.locked_until <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(query).all()
+    if rows:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([row.id for row in rows]))
+            .values(locked_until=now + lease, locked_by=worker, attempts=Delivery.attempts + 1)
+        )
+    session.commit()
+    return [Claimed(r.id, r.notification_id, r.channel, r.target, r.attempts + 1) for r in rows]
+
+
+def due(session: Session, *, channels: Iterable[str], limit: int, now: datetime) -> list[Claimed]:
+    """Due deliveries read without a claim: for the only dispatcher of a channel (one process).
+
+    A single-process deployment (SQLite) has no one to exclude, so its bus dispatcher skips
+    the claim's write and the wait for SQLite's writer lock. If the process dies before
+    recording the outcome, the rows are still pending and are delivered after the restart.
+    """
+    query = (
+        select(Delivery.id, Delivery.notification_id, Delivery.channel, Delivery.target)
+        .add_columns(Delivery.attempts)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.channel.in_(list(channels)),
+            Delivery.next_attempt_at <= now,
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    rows = session.execute(query).all()
+    session.rollback()
+    return [Claimed(r.id, r.notification_id, r.channel, r.target, r.attempts + 1) for r in rows]
+
+
+def mark_delivered(
+    session: Session, ids: Sequence[int], *, worker: str | None, now: datetime
+) -> None:
+    """Record deliveries as done (only those `worker` still holds, unless None); commits."""
+    if ids:
+        begin_write(session)
+        query = update(Delivery).where(Delivery.id.in_(list(ids)))
+        if worker is not None:
+            query = query.where(Delivery.locked_by == worker)
+        session.execute(
+            query.values(status=DeliveryStatus.DELIVERED, delivered_at=now, locked_until=None)
+        )
+    session.commit()
+
+
+def mark_failed(
+    session: Session,
+    delivery_id: int,
+    *,
+    worker: str | None,
+    attempts: int,
+    error: str,
+    retry_at: datetime | None,
+) -> None:
+    """Schedule a retry at `retry_at`, or (None) move the delivery to the dead letters; commits."""
+    begin_write(session)
+    values: dict[str, Any] = {
+        "locked_until": None,
+        "attempts": attempts,
+        "last_error": error[:MAX_ERROR],
+    }
+    if retry_at is None:
+        values["status"] = DeliveryStatus.DEAD
+    else:
+        values["next_attempt_at"] = retry_at
+    query = update(Delivery).where(Delivery.id == delivery_id)
+    if worker is not None:
+        query = query.where(Delivery.locked_by == worker)
+    session.execute(query.values(**values))
+    session.commit()
+
+
+def dead_letters(session: Session, *, limit: int = 100) -> list[Delivery]:
+    """Deliveries given up on, newest first."""
+    query = (
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.DEAD)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def redeliver(session: Session, delivery_id: int, *, now: datetime) -> bool:
+    """Put a dead delivery back in the queue with fresh attempts; commits; False if not dead."""
+    begin_write(session)
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.DEAD)
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, last_error="")
+    )
+    session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def replay(
+    session: Session,
+    *,
+    customer_id: int,
+    after: str | None,
+    grace: timedelta = timedelta(seconds=30),
+    limit: int = 200,
+) -> list[Notification]:
+    """The customer's notifications a (re)connecting stream should get first, oldest first.
+
+    With `after` (the stream's Last-Event-ID): what came since. Ids are random, so "since"
+    means created no earlier than `grace` before that notification (a transaction that
+    committed late is still found). Without it, or with an id that is not the customer's:
+    everything about the customer's orders that are still open (a "ready" the shopper has
+    not picked up yet). The client drops the ids it already has.
+    """
+    last = session.get(Notification, after) if after else None
+    query = select(Notification).where(Notification.customer_id == customer_id)
+    if last is not None and last.customer_id == customer_id:
+        query = query.where(
+            Notification.created_at >= last.created_at - grace, Notification.id != last.id
+        )
+    else:
+        still_open = select(tables.Order.id).where(
+            tables.Order.customer_id == customer_id, tables.Order.status.not_in(FINAL)
+        )
+        query = query.where(Notification.order_id.in_(still_open))
+    return list(session.scalars(query.order_by(Notification.created_at).limit(limit)))
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Delete notifications created before `before` that have nothing pending; commits."""
+    begin_write(session)
+    pending = select(Delivery.notification_id).where(Delivery.status == DeliveryStatus.PENDING)
+    result = session.execute(
+        delete(Notification).where(
+            Notification.created_at < before, Notification.id.not_in(pending)
+        )
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
