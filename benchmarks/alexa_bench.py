@@ -1,34 +1,53 @@
-"""Alexa web-service timings: the signature check alone, and POST /alexa through uvicorn.
+"""Alexa timings: the signature check alone, and each request type through POST /alexa.
 
-    .venv/bin/python benchmarks/alexa_bench.py [--iterations 300]
+    .venv/bin/python benchmarks/alexa_bench.py [--rounds 60] [--iterations 300]
 
 Signature check (skills/signing.py) on a generated root -> intermediate -> leaf chain:
   cold = certificate URL check + chain "download" (in memory) + RFC 5280 chain validation + RSA
          signature check (what the first request after a new Alexa certificate costs);
   warm = cached chain, RSA signature check only (every other request).
-HTTP route: real POSTs to the ASGI app under uvicorn on 127.0.0.1 with verification on (signed
-envelopes) and off (the development flag). The skill is a one-handler placeholder until the real
-handlers land, so the route figures measure the web service, not the dialogue.
+HTTP route: the real app (server.app.create_app: real handlers, dialogue and order service on a
+migrated SQLite database with the coffee demo catalog) under uvicorn on 127.0.0.1 in its own
+process (so client and server do not share a GIL), with a linked shopper. Each round is one
+conversation: launch, add by name (entity resolution), add by phrase (the parser), read the
+cart, check out, yes (places an order), then in a new session order status and session end.
+Every request type is timed as a client round trip, once with verification on (signed
+envelopes) and once with the development flag (no signature or timestamp check). After each
+round the bench hands the order over (picked up, not timed), so the store's queue stays empty.
 Targets (issue): p99 <= 50 ms without signature checking, <= 80 ms with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import socket
 import statistics
 import sys
+import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from skills.signing import SignatureVerifier  # noqa: E402
-from skills.webservice import build_asgi_app  # noqa: E402
+from orders import tables  # noqa: E402
+from orders.db import make_engine, make_sessions, sqlite_url, upgrade  # noqa: E402
+from orders.pickup import Actor, transition  # noqa: E402
+from orders.tables import ActorKind, OrderStatus  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from skills.signing import SignatureVerifier, load_roots  # noqa: E402
+from tests.orders.factories import FakeClock  # noqa: E402
 from tests.skills.conftest import (  # noqa: E402
     CERT_URL,
     SKILL_ID,
@@ -39,13 +58,14 @@ from tests.skills.conftest import (  # noqa: E402
     launch_envelope,
     make_cert,
     sign,
-    start_uvicorn,
-    stop_uvicorn,
 )
-from tests.skills.test_webservice import make_skill  # noqa: E402
+from tests.skills.shopping import Alexa, Shop, load_shop  # noqa: E402
 
 TARGET_WITHOUT_SIGNATURE_MS = 50.0
 TARGET_WITH_SIGNATURE_MS = 80.0
+START = datetime(2025, 3, 4, 16, 0, tzinfo=UTC)
+"""The server's clock stands still at a Tuesday, 08:00 at the demo cafés."""
+BARISTA = Actor(ActorKind.STAFF, "bench")
 
 
 def make_chain() -> Chain:
@@ -100,59 +120,173 @@ def bench_signature(chain: Chain, iterations: int) -> dict[str, list[float]]:
     return {"signature cold": timed(cold, iterations), "signature warm": timed(warm, iterations)}
 
 
-def _signed(chain: Chain, *, verify: bool) -> tuple[bytes, dict[str, str]]:
-    """A fresh LaunchRequest body and its headers (signed when verification is on)."""
-    body = body_of(launch_envelope())
-    headers = {"Content-Type": "application/json"}
+class Conversation:
+    """Plays one shopper's conversations against the server, timing each request by type."""
+
+    def __init__(self, client: httpx.Client, chain: Chain, *, verify: bool, shop: Shop) -> None:
+        self.client = client
+        self.chain = chain
+        self.verify = verify
+        self.shop = shop
+        self.times: dict[str, list[float]] = defaultdict(list)
+
+    def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Sign outside the timing (Alexa does the signing), then time the round trip."""
+        body = body_of(envelope)
+        headers = {"Content-Type": "application/json"}
+        if self.verify:
+            headers["Signature-256"] = sign(self.chain.leaf_key, body)
+            headers["SignatureCertChainUrl"] = CERT_URL
+        request = envelope["request"]
+        intent = request.get("intent", {})
+        kind = intent.get("name") or request["type"]
+        if intent.get("confirmationStatus") == "CONFIRMED":
+            kind += " (yes: order)"
+        start = time.perf_counter()
+        response = self.client.post("/alexa", content=body, headers=headers)
+        self.times[kind].append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{kind}: HTTP {response.status_code} {response.text}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def round(self, alexa: Alexa, number: int) -> None:
+        """One conversation; checks that it really ordered, then hands the order over."""
+        alexa.new_session(f"amzn1.echo-api.session.bench-{self.verify}-{number}")
+        alexa.launch()
+        alexa.intent("AddItemsIntent", product="croissant")
+        alexa.intent("AddItemsIntent", product="grande oat latte with an extra shot")
+        alexa.intent("ReadCartIntent")
+        alexa.intent("CheckoutIntent")
+        placed = alexa.yes()
+        if "Your order number is" not in str(placed.body):
+            raise RuntimeError(f"round {number} did not order: {placed.body}")
+        alexa.new_session(f"amzn1.echo-api.session.bench-status-{self.verify}-{number}")
+        alexa.intent("OrderStatusIntent")
+        alexa.end_session()
+        self.pick_up(alexa)
+
+    def pick_up(self, alexa: Alexa) -> None:
+        """The barista hands the order over, so the store's queue stays as it was (not timed)."""
+        with self.shop.sessions() as db:
+            order = db.scalars(
+                select(tables.Order.id)
+                .where(tables.Order.customer_id == alexa.customer_id)
+                .order_by(tables.Order.id.desc())
+            ).first()
+            assert order is not None
+            for status in (
+                OrderStatus.ACCEPTED,
+                OrderStatus.IN_PROGRESS,
+                OrderStatus.READY,
+                OrderStatus.PICKED_UP,
+            ):
+                transition(db, order, status, actor=BARISTA, clock=self.shop.clock)
+
+
+def serve(url: str, port: int, verify: bool, bundle: bytes, root: bytes) -> None:
+    """The server process: the real app on the bench database, with a fixed clock."""
+    verifier = None
     if verify:
-        headers["Signature-256"] = sign(chain.leaf_key, body)
-        headers["SignatureCertChainUrl"] = CERT_URL
-    return body, headers
+        download = FakeDownload({CERT_URL: bundle})
+        verifier = SignatureVerifier(fetch=download, roots=load_roots(root))
+    settings = Settings(
+        database_url=url, dispatcher=False, alexa_skill_id=SKILL_ID, alexa_verify=verify
+    )
+    app = create_app(settings, clock=lambda: START, alexa_signatures=verifier)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+    )
+    uvicorn.Server(config).run()
 
 
-def bench_route(chain: Chain, iterations: int, *, verify: bool) -> list[float]:
-    """Round trips of a LaunchRequest POST /alexa through uvicorn + a2wsgi + Flask + ask-sdk."""
-    download = FakeDownload({CERT_URL: chain.bundle()})
-    verifier = SignatureVerifier(fetch=download, roots=[chain.root]) if verify else None
-    app = build_asgi_app(make_skill(), skill_id=SKILL_ID, signatures=verifier, verify=verify)
-    running = start_uvicorn(app)
-    try:
-        # Sign ahead so the timings hold only the server's work (Alexa does the signing).
-        requests = [_signed(chain, verify=verify) for _ in range(iterations + 1)]
-        with httpx.Client(base_url=running.base_url, timeout=10) as client:
-            pending = iter(requests)
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
-            def post() -> None:
-                body, headers = next(pending)
-                response = client.post("/alexa", content=body, headers=headers)
-                if response.status_code != 200:
-                    raise RuntimeError(f"HTTP {response.status_code}: {response.text}")
 
-            return timed(post, iterations)
-    finally:
-        stop_uvicorn(running)
+def start_server(url: str, chain: Chain, *, verify: bool) -> tuple[Any, str]:
+    """Fork the server process and wait until it answers; (process, base URL)."""
+    port = free_port()
+    root = chain.root.public_bytes(serialization.Encoding.PEM)
+    process = multiprocessing.get_context("fork").Process(
+        target=serve, args=(url, port, verify, chain.bundle(), root), daemon=True
+    )
+    process.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.terminate()
+    raise RuntimeError("the server process did not start")
+
+
+def bench_route(chain: Chain, rounds: int, *, verify: bool) -> dict[str, list[float]]:
+    """Every request type through uvicorn + a2wsgi + Flask + ask-sdk + dialogue + database."""
+    with tempfile.TemporaryDirectory(prefix="alexa-bench-") as folder:
+        url = sqlite_url(folder)
+        engine = make_engine(url)
+        upgrade(engine)
+        shop = load_shop(make_sessions(engine), FakeClock(START))
+        customer = shop.shopper()
+        tokens = shop.link(customer)
+        process, base = start_server(url, chain, verify=verify)
+        try:
+            with httpx.Client(base_url=base, timeout=10) as client:
+                talk = Conversation(client, chain, verify=verify, shop=shop)
+                alexa = Alexa(talk.send, shop.catalog, access_token=tokens.access_token)
+                alexa.customer_id = customer
+                talk.round(alexa, 0)  # warm-up: imports, catalog cache, product index
+                talk.times.clear()
+                for number in range(1, rounds + 1):
+                    talk.round(alexa, number)
+                return dict(talk.times)
+        finally:
+            process.terminate()
+            process.join(10)
+            engine.dispose()
+
+
+def report(title: str, results: dict[str, list[float]]) -> list[float]:
+    """Print p50/p99 per request type; return all samples."""
+    print(f"  {title}")
+    every: list[float] = []
+    for name, samples in results.items():
+        p50, p99 = percentiles(samples)
+        every += samples
+        print(f"    {name:28s} n={len(samples):4d}  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    p50, p99 = percentiles(every)
+    print(f"    {'all requests':28s} n={len(every):4d}  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    return every
 
 
 def main() -> int:
-    """Print p50/p99 for each measurement and whether the targets hold."""
+    """Print the figures and whether the targets hold (exit 1 when one does not)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=300, help="calls per measurement")
+    parser.add_argument("--iterations", type=int, default=300, help="signature checks timed")
+    parser.add_argument("--rounds", type=int, default=60, help="conversations per route run")
     args = parser.parse_args()
     chain = make_chain()
-    results = bench_signature(chain, args.iterations)
-    results["route, verification off"] = bench_route(chain, args.iterations, verify=False)
-    results["route, verification on"] = bench_route(chain, args.iterations, verify=True)
-    print(f"alexa_bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.iterations} calls each")
-    for name, samples in results.items():
-        p50, p99 = percentiles(samples)
-        print(f"  {name:26s} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    targets = (
-        ("route, verification off", TARGET_WITHOUT_SIGNATURE_MS),
-        ("route, verification on", TARGET_WITH_SIGNATURE_MS),
+    print(
+        f"alexa_bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.iterations} signature "
+        f"checks, {args.rounds} conversations (8 requests each) per route run"
     )
+    signature = bench_signature(chain, args.iterations)
+    report("signature check alone", signature)
+    off = report("POST /alexa, verification off", bench_route(chain, args.rounds, verify=False))
+    on = report("POST /alexa, verification on", bench_route(chain, args.rounds, verify=True))
     failed = False
-    for name, target in targets:
-        p99 = percentiles(results[name])[1]
+    for name, samples, target in (
+        ("verification off", off, TARGET_WITHOUT_SIGNATURE_MS),
+        ("verification on", on, TARGET_WITH_SIGNATURE_MS),
+    ):
+        p99 = percentiles(samples)[1]
         ok = p99 <= target
         failed |= not ok
         verdict = "yes" if ok else "NO"

@@ -71,19 +71,22 @@ def _add_compounds(docs: Documents) -> None:
     catalog itself writes both ways; never "pineapple" under apple."""
     words = {w for doc in docs.words for w in doc}
     pairs = {pair for text in docs.text for pair in itertools.pairwise(text.split())}
-    for doc in docs.words:
-        keys = [k for k, (_, counts) in doc.items() if counts]
-        for left, right in itertools.pairwise(keys):
+    splits: dict[str, tuple[str, str] | None] = {}
+    for doc, text in zip(docs.words, docs.text, strict=True):
+        said = text.split()
+        for left, right in itertools.pairwise(said):
             joined = left + right
             if joined in words and joined not in doc:
                 doc[joined] = (doc[left][0] + doc[right][0], False)
-        for key in keys:
-            for cut in range(3, len(key) - 2):
-                if (key[:cut], key[cut:]) in pairs:
-                    half = doc[key][0] / 2
-                    doc.setdefault(key[:cut], (half, False))
-                    doc.setdefault(key[cut:], (half, False))
-                    break
+        for key in said:
+            if key not in splits:
+                cuts = ((key[:cut], key[cut:]) for cut in range(3, len(key) - 2))
+                splits[key] = next((pair for pair in cuts if pair in pairs), None)
+            pair = splits[key]
+            if pair is not None:
+                half = doc[key][0] / 2
+                doc.setdefault(pair[0], (half, False))
+                doc.setdefault(pair[1], (half, False))
 
 
 @dataclass(frozen=True)
@@ -105,34 +108,34 @@ class Postings:
 
 def build_postings(docs: Documents, vocab: Vocabulary) -> Postings:
     """Postings of every vocabulary word, with idf = log(1 + documents / documents with it)."""
+    doc_of: list[int] = []
+    word_of: list[int] = []
+    factor_of: list[float] = []
+    counted: list[bool] = []
+    branded: list[bool] = []
+    for doc, (words, brand) in enumerate(zip(docs.words, docs.brands, strict=True)):
+        for word, (factor, counts) in words.items():
+            doc_of.append(doc)
+            word_of.append(vocab.ids[word])
+            factor_of.append(factor)
+            counted.append(counts)
+            branded.append(bool(brand) and word in brand)
     count = len(docs.words)
-    postings: list[list[tuple[int, float]]] = [[] for _ in vocab.words]
-    for doc, words in enumerate(docs.words):
-        for word, (factor, _) in words.items():
-            postings[vocab.ids[word]].append((doc, factor))
-    sizes = [len(p) for p in postings]
-    idf = np.log1p(count / np.array(sizes, dtype=np.float32)).astype(np.float32)
-    factors = np.array([f for p in postings for _, f in p], dtype=np.float32)
-    branded = [
-        w in docs.brands[d] for w, p in zip(vocab.words, postings, strict=True) for d, _ in p
-    ]
-    own = [
-        (doc, vocab.ids[w], f)
-        for doc, words in enumerate(docs.words)
-        for w, (f, counts) in words.items()
-        if counts
-    ]
-    doc_of = np.array([d for d, _, _ in own], dtype=np.int64)
-    word_of = np.array([w for _, w, _ in own], dtype=np.int64)
-    factor_of = np.array([f for _, _, f in own], dtype=np.float32)
-    own_weight = np.bincount(doc_of, weights=factor_of * idf[word_of], minlength=count)
-    doc_brand = [sum(float(idf[vocab.ids[w]]) for w in set(b)) for b in docs.brands]
+    word_ids = np.array(word_of, dtype=np.int64)
+    doc_ids = np.array(doc_of, dtype=np.int64)
+    sizes = np.bincount(word_ids, minlength=len(vocab))
+    idf = np.log1p(count / np.maximum(sizes, 1)).astype(np.float32)
+    weight = np.array(factor_of, dtype=np.float32) * idf[word_ids]
+    brand_weight = np.where(branded, idf[word_ids], 0).astype(np.float32)
+    own = np.bincount(doc_ids, weights=np.where(counted, weight, 0), minlength=count)
+    doc_brand = np.bincount(doc_ids, weights=brand_weight, minlength=count)
+    order = np.argsort(word_ids, kind="stable")  # by word, then document as enumerated
     return Postings(
         idf=idf,
-        offsets=np.cumsum([0, *sizes], dtype=np.int64),
-        doc=np.array([d for p in postings for d, _ in p], dtype=np.int32),
-        weight=(factors * np.repeat(idf, sizes)).astype(np.float32),
-        brand=np.where(branded, np.repeat(idf, sizes), 0).astype(np.float32),
-        doc_weight=np.maximum(own_weight, 1e-6).astype(np.float32),
-        doc_brand=np.array(doc_brand, dtype=np.float32),
+        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        doc=doc_ids[order].astype(np.int32),
+        weight=weight[order],
+        brand=brand_weight[order],
+        doc_weight=np.maximum(own, 1e-6).astype(np.float32),
+        doc_brand=doc_brand.astype(np.float32),
     )

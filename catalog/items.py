@@ -149,8 +149,8 @@ class ItemReader:
         return mentions, quantity, words
 
     def _guess(self, tokens: Sequence[str]) -> Reading | None:
-        """The product once words the catalog lacks are left out ("nice mocha", "latte with
-        a lot of skin"), when that names one product surely; else None."""
+        """The product once words the catalog's product names lack are left out ("nice
+        mocha", "latte with a lot of skin"), when the rest names one surely; else None."""
         mentions, quantity, words = self._parts(tokens)
         known = catalog_words(self.catalog)
         kept = [i for i in words if stem(tokens[i]) in known]

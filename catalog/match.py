@@ -1,12 +1,14 @@
 """Spoken words -> ranked catalog products (ProductIndex); option words -> a Choice (re-exported).
 
-The index is built once per catalog. Each product contributes documents (brand + name + size,
-and each alias); an inverted index maps every normalised word to the documents holding it. A
-query is scored against all documents at once with numpy: coverage (how much of what the
-shopper said the document explains, weighted by word rarity) times a light precision term (how
-much of the document the shopper said). Words are first looked up exactly; only when that
-explains less than the whole query does the second pass follow typos, sound-alikes, prefixes
-and split or merged words (catalog.phonetic). History re-ranks matches; it never makes one.
+Built once per catalog (catalog.documents): every product gives a name document and one per
+alias; postings map each word, in matching form, to the documents that hold it. A query is
+read word by word: exactly, and (unless a product name is exactly what was said) as typos,
+sound-alikes, prefixes, and split or run-together words (catalog.phonetic). A document's score,
+0..100, is its coverage of what was said (rare words weigh more, but every word counts) times a
+light precision term (how much of the name was said; a brand said in full counts a fixed share),
+blended with rapidfuzz's spelling ratio of the whole phrase, which rewards word order. Only
+documents that can still reach the cutoff are scored (max-score pruning over the postings), and
+the most used words are looked up while building. History re-ranks matches; it never makes one.
 """
 
 from __future__ import annotations
@@ -129,10 +131,9 @@ class ProductIndex:
         rarest = float(self._post.idf.max(initial=1.0))
         self._unknown_weight = UNKNOWN_SHARE * rarest
         self._weak_weight = WEAK_SHARE * rarest
-        self._whole_names = {
-            frozenset(w for w, (_, counts) in words.items() if counts) for words in docs.words
-        }
+        self._whole_names = {frozenset(text.split()) for text in docs.text}
         self._store_masks: dict[str, npt.NDArray[np.bool_]] = {}
+        self._all_everywhere = all(p.stores is None for p in self._products)
         self._expansions: dict[tuple[str, bool], _Expansion] = {}
         self._warm(docs)
         logger.info("indexed %d products, %d words", len(self._products), len(self._vocab))
@@ -239,7 +240,7 @@ class ProductIndex:
                 terms[j] = _Term(t.key, t.surface, t.weight, t.options + extra, t.strong, True)
 
     def _store_mask(self, store_id: str | None) -> npt.NDArray[np.bool_] | None:
-        if store_id is None or all(p.stores is None for p in self._products):
+        if store_id is None or self._all_everywhere:
             return None
         mask = self._store_masks.get(store_id)
         if mask is None:
@@ -296,8 +297,7 @@ class ProductIndex:
             (1 - UNIFORM_SHARE) * t.weight / total + (UNIFORM_SHARE / strong if t.strong else 0.0)
             for t in terms
         ]
-        floor = (cutoff - RESCORE_SHARE * 100) / 100
-        docs = _candidates(expansions, reach, floor, len(self._post.doc_weight))
+        docs = _candidates(expansions, reach, _lowest(cutoff) / 100, len(self._post.doc_weight))
         if mask is not None:
             docs = docs[mask[docs]]
         weighted, uniform = np.zeros((2, len(docs)), dtype=np.float32)
@@ -305,8 +305,8 @@ class ProductIndex:
         for term, found in zip(terms, expansions, strict=True):
             if not len(found.docs) or not len(docs):
                 continue
-            at = np.minimum(np.searchsorted(found.docs, docs), len(found.docs) - 1)
-            values = found.values[:, at] * (found.docs[at] == docs)
+            at, hit = _find(found.docs, docs)
+            values = found.values[:, at] * hit
             weighted += term.weight * values[0]
             if term.strong:
                 uniform += values[0]
@@ -327,9 +327,7 @@ class ProductIndex:
         cutoff: float,
         history: Mapping[str, int],
     ) -> list[Match]:
-        close = np.flatnonzero(scored.score >= cutoff - RESCORE_SHARE * 100)
-        if len(close) > MAX_CANDIDATES:
-            close = close[np.argpartition(scored.score[close], -MAX_CANDIDATES)[-MAX_CANDIDATES:]]
+        close = self._contenders(scored, limit, cutoff)
         if history:
             close = np.union1d(close, self._history_rows(scored.docs, history))
         if not len(close):
@@ -367,6 +365,22 @@ class ProductIndex:
             )
         ]
 
+    def _contenders(self, scored: _Scored, limit: int, cutoff: float) -> npt.NDArray[np.intp]:
+        """Rows that may still make the top `limit` products once the phrase is rescored."""
+        close = np.flatnonzero(scored.score >= _lowest(cutoff))
+        if len(close) > MAX_CANDIDATES:
+            close = close[np.argpartition(scored.score[close], -MAX_CANDIDATES)[-MAX_CANDIDATES:]]
+        close = close[np.argsort(-scored.score[close], kind="stable")]
+        products: set[int] = set()
+        for row in close.tolist():
+            products.add(int(self._doc_product[scored.docs[row]]))
+            if len(products) == limit:
+                # Rescoring moves a score by at most this much against another.
+                reach = RESCORE_SHARE * 100 / (1 - RESCORE_SHARE)
+                close = close[scored.score[close] >= scored.score[row] - reach]
+                break
+        return close
+
     def _history_rows(
         self, docs: npt.NDArray[np.int64], history: Mapping[str, int]
     ) -> npt.NDArray[np.int64]:
@@ -376,10 +390,10 @@ class ProductIndex:
             [d for i in indexes if i is not None for d in (i, *self._alias_docs.get(i, []))],
             dtype=np.int64,
         )
-        rows = np.searchsorted(docs, wanted)
-        inside = rows < len(docs)
-        rows, wanted = rows[inside], wanted[inside]
-        found: npt.NDArray[np.int64] = rows[docs[rows] == wanted].astype(np.int64)
+        if not len(docs):
+            return np.zeros(0, dtype=np.int64)
+        rows, hit = _find(docs, wanted)
+        found: npt.NDArray[np.int64] = rows[hit].astype(np.int64)
         return found
 
     def _why(
@@ -390,8 +404,7 @@ class ProductIndex:
         for term, found in zip(terms, expansions, strict=True):
             if not len(found.docs):
                 continue
-            at = np.minimum(np.searchsorted(found.docs, docs), len(found.docs) - 1)
-            hit = found.docs[at] == docs
+            at, hit = _find(found.docs, docs)
             for row, k in enumerate(found.which[at].tolist()):
                 if not hit[row]:
                     continue
@@ -405,6 +418,19 @@ class ProductIndex:
             f"{self._doc_label[doc]}: " + " + ".join(said)
             for doc, said in zip(docs.tolist(), parts, strict=True)
         ]
+
+
+def _lowest(cutoff: float) -> float:
+    """The least score that may still reach `cutoff` once the phrase is rescored."""
+    return (cutoff - RESCORE_SHARE * 100) / (1 - RESCORE_SHARE)
+
+
+def _find(
+    haystack: npt.NDArray[np.int32] | npt.NDArray[np.int64], needles: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Where each needle is (or would be) in the sorted, non-empty haystack, and if it is there."""
+    at = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
+    return at, haystack[at] == needles
 
 
 def _strength(option: tuple[Similar, float]) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -39,6 +39,11 @@ AMOUNT_PHRASES: tuple[tuple[tuple[str, ...], Amount], ...] = tuple(
     for phrase in phrases.split("|")
 )
 """Amount words before an option ("a bit of" is light, "lots of" extra, "hold the" none)."""
+
+_AMOUNTS_BY_FIRST: dict[str, list[tuple[tuple[str, ...], Amount]]] = {}
+for _phrase, _amount in AMOUNT_PHRASES:
+    _AMOUNTS_BY_FIRST.setdefault(_phrase[0], []).append((_phrase, _amount))
+"""AMOUNT_PHRASES by first word, in their order (only phrases starting with a word can match)."""
 
 AMOUNT_WORDS = frozenset(w for phrase, _ in AMOUNT_PHRASES for w in phrase)
 """Every amount word, for speech-engine vocabularies (choice words come from the catalog)."""
@@ -81,6 +86,10 @@ class PhraseTable:
     phrases: Mapping[tuple[str, ...], tuple[tuple[str, str], ...]]
     nouns: Mapping[str, frozenset[str]]
     longest: int
+    by_initial: Mapping[str, tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...]] = (
+        field(default_factory=dict)
+    )
+    """The phrases again, by their first letter (a close spelling must share it)."""
 
 
 ANY_CHOICE = ""
@@ -117,7 +126,12 @@ def phrase_table(groups: tuple[OptionGroup, ...]) -> PhraseTable:
                 if (group.id, choice.id) not in pairs:
                     pairs.append((group.id, choice.id))
     longest = max((len(p) for p in table), default=0)
-    return PhraseTable({k: tuple(v) for k, v in table.items()}, nouns, longest)
+    phrases = {k: tuple(v) for k, v in table.items()}
+    initials: dict[str, list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]] = {}
+    for phrase, found in phrases.items():
+        initials.setdefault(phrase[0][:1], []).append((phrase, found))
+    by_initial = {k: tuple(v) for k, v in initials.items()}
+    return PhraseTable(phrases, nouns, longest, by_initial)
 
 
 def _choice_phrases(
@@ -169,7 +183,7 @@ def _mention_at(
     """
     plain = _choice_at(canons, start, table, free=free)
     best = None if plain is None else Mention(start, plain[0], plain[1])
-    for phrase, amount in AMOUNT_PHRASES:
+    for phrase, amount in _AMOUNTS_BY_FIRST.get(tokens[start], ()):
         if tuple(tokens[start : start + len(phrase)]) != phrase:
             continue
         at = start + len(phrase)
@@ -265,10 +279,12 @@ def _fuzzy_at(
 
     Only words of five letters or more may differ: short words differ in meaning too often.
     """
+    if start >= len(canons):
+        return None
     best: tuple[float, int, tuple[tuple[str, str], ...]] | None = None
-    for phrase, candidates in table.phrases.items():
+    for phrase, candidates in table.by_initial.get(canons[start][:1], ()):
         spoken = canons[start : start + len(phrase)]
-        if len(spoken) < len(phrase) or spoken[0][:1] != phrase[0][:1]:
+        if len(spoken) < len(phrase):
             continue
         score = min(_word_similarity(a, b) for a, b in zip(spoken, phrase, strict=True))
         if score >= _FUZZY_SCORE and (best is None or score > best[0]):

@@ -10,6 +10,7 @@ longer word that starts with it. Lookups are cached: the same words come back tu
 from __future__ import annotations
 
 import bisect
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,8 @@ MIN_SOUND_SIMILARITY = 0.6
 MIN_SPELLING_SIMILARITY = 0.5
 MIN_SIMILARITY = 0.6
 """Weaker look-alikes are not worth following."""
+TWO_EDITS_FROM = 7
+"""Words this long may carry two errors; shorter ones (from three letters) one."""
 MIN_PREFIX = 3
 PREFIX_BASE = 0.6
 NEAR_SOUND_FALLBACK = 0.8
@@ -73,7 +76,7 @@ def max_edits(word: str) -> int:
     """How many typing or hearing errors a word of this length may carry."""
     if not word.isalpha() or len(word) < 3:
         return 0
-    return 1 if len(word) < 7 else 2
+    return 1 if len(word) < TWO_EDITS_FROM else 2
 
 
 def deletions(word: str, depth: int) -> set[str]:
@@ -96,12 +99,12 @@ class Vocabulary:
         self._codes = [phonetic_key(word) for word in self.words]
         self._loose_codes = [loose_key(code) for code in self._codes]
         self._edits = [max_edits(word) for word in self.words]
-        self._deletes: dict[str, list[int]] = {}
+        self._deletes: defaultdict[str, list[int]] = defaultdict(list)
         self._sounds: dict[str, list[int]] = {}
         self._loose: dict[str, list[int]] = {}
         for word_id, word in enumerate(self.words):
             for key in deletions(word, max_edits(word)):
-                self._deletes.setdefault(key, []).append(word_id)
+                self._deletes[key].append(word_id)
             if self._codes[word_id]:
                 self._sounds.setdefault(self._codes[word_id], []).append(word_id)
                 self._loose.setdefault(self._loose_codes[word_id], []).append(word_id)

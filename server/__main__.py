@@ -13,6 +13,15 @@ from catalog.errors import VoiceCartError
 # Each module defines register(subparsers) and sets `func` on its parsers.
 COMMAND_MODULES = (
     "server.cli.catalog",
+    "server.cli.alexa",
+    "server.cli.models",
+    "server.cli.transcribe",
+    "server.cli.understand",
+    "server.cli.db",
+    "server.cli.customers",
+    "server.cli.serve",
+    "server.cli.converse",
+    "server.cli.staff",
 )
 
 

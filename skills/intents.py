@@ -49,6 +49,9 @@ class IntentSpec:
     samples: tuple[str, ...] = ()
     options: bool = False
     """Whether the catalog's option-group slots are added to this intent."""
+    dialog: bool = False
+    """In the dialog model even without required slots: the skill confirms this intent
+    (Dialog.ConfirmIntent) or elicits one of its slots (Dialog.ElicitSlot)."""
 
     @property
     def builtin(self) -> bool:
@@ -130,6 +133,7 @@ INTENTS: tuple[IntentSpec, ...] = (
             SlotSpec("product_two", PRODUCT_TYPE),
             SlotSpec("quantity_two", "AMAZON.NUMBER"),
             SlotSpec("amount", AMOUNT_TYPE),
+            SlotSpec("pickup_time", "AMAZON.TIME"),
         ),
         samples.ADD,
         options=True,
@@ -173,17 +177,21 @@ INTENTS: tuple[IntentSpec, ...] = (
             SlotSpec("fulfilment", FULFILMENT_TYPE),
         ),
         samples.CHECKOUT,
+        dialog=True,
     ),
     IntentSpec(
         "ReorderIntent",
         Intent.REORDER,
         (SlotSpec("reorder", REORDER_TYPE), PRODUCT),
         samples.REORDER,
+        dialog=True,
     ),
     IntentSpec("OrderStatusIntent", Intent.ORDER_STATUS, (), samples.ORDER_STATUS),
     IntentSpec(
         "StoreInfoIntent", Intent.STORE_INFO, (SlotSpec("store", STORE_TYPE),), samples.STORE_INFO
     ),
+    # A spoken voice PIN has no intent of its own: the dialogue reads it as the answer it asked for.
+    IntentSpec("PinIntent", Intent.UNKNOWN, (SlotSpec("pin", "AMAZON.NUMBER"),), samples.PIN),
     IntentSpec("AMAZON.YesIntent", Intent.CONFIRM),
     IntentSpec("AMAZON.NoIntent", Intent.DENY),
     IntentSpec("AMAZON.CancelIntent", Intent.CANCEL),

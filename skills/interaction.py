@@ -215,7 +215,7 @@ def _dialog(catalog: Catalog) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     prompts: list[dict[str, Any]] = []
     for spec in INTENTS:
         required = [s for s in spec.slots if s.required]
-        if not required:
+        if not required and not spec.dialog:
             continue
         slots = []
         for slot in intent_slots(spec, catalog):

@@ -60,6 +60,13 @@ ADD = (
     "add a {product} with {amount} {option}",
     "a {option} {product} with {option2}",
     "i'd like a {option} {product} with {option2}",
+    "{product} for pickup at {pickup_time}",
+    "a {product} for pickup at {pickup_time}",
+    "{quantity} {product} for pickup at {pickup_time}",
+    "i'd like a {product} for pickup at {pickup_time}",
+    "a {option} {product} for pickup at {pickup_time}",
+    "a {product} with {option} for pickup at {pickup_time}",
+    "a {product} with {amount} {option} for pickup at {pickup_time}",
 )
 REMOVE = (
     "remove {product}",
@@ -220,4 +227,21 @@ STORE_INFO = (
     "how can i pay",
     "do you deliver",
     "do you do delivery",
+)
+PIN = (
+    "{pin}",
+    "my pin is {pin}",
+    "my voice pin is {pin}",
+    "the pin is {pin}",
+    "pin {pin}",
+    "it's {pin}",
+    "the code is {pin}",
+    "my code is {pin}",
+    "my pin number is {pin}",
+    "pin number {pin}",
+    "it is {pin}",
+    "that's {pin}",
+    "my passcode is {pin}",
+    "passcode {pin}",
+    "voice pin {pin}",
 )

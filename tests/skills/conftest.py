@@ -19,6 +19,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# The shared conversations assert outside test modules; let pytest explain their failures.
+pytest.register_assert_rewrite("tests.skills.flows", "tests.skills.shopping")
+
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000001"
 CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-test.pem"
 

@@ -169,7 +169,16 @@ def test_dialog_model_elicits_missing_required_slots(model: dict[str, Any]) -> N
     assert dialog["AddItemsIntent"]["delegationStrategy"] == "ALWAYS"
     quantity = {s["name"]: s for s in dialog["SetQuantityIntent"]["slots"]}["quantity"]
     assert quantity["elicitationRequired"] is True
-    assert set(dialog) == {"AddItemsIntent", "RemoveItemsIntent", "SetQuantityIntent"}
+    # Checkout and reorder are in the dialog model for the skill's ConfirmIntent/ElicitSlot.
+    assert set(dialog) == {
+        "AddItemsIntent",
+        "RemoveItemsIntent",
+        "SetQuantityIntent",
+        "CheckoutIntent",
+        "ReorderIntent",
+    }
+    checkout = {s["name"]: s for s in dialog["CheckoutIntent"]["slots"]}
+    assert not any(slot["elicitationRequired"] for slot in checkout.values())
     product_slot = {s["name"]: s for s in intents_by_name(model)["AddItemsIntent"]["slots"]}
     assert "{quantity} {product}" in product_slot["product"]["samples"]
 

@@ -1,0 +1,91 @@
+"""Request dependencies: the app's services, a database session, the catalog, the customer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from orders import tables
+from orders.catalog_store import CatalogCache, CatalogSnapshot
+from orders.clock import Clock
+from orders.customers import customer_for_token
+from orders.errors import NotAuthenticated
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes share within one process (built by create_app)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    catalogs: CatalogCache
+    clock: Clock
+
+
+async def get_services(request: Request) -> Services:
+    """The services create_app stored on the app."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
+    """One session per request, closed as soon as the route function returns.
+
+    Async on purpose: creating a session does no I/O, and neither does closing one whose use
+    case committed; only a session still in a transaction is closed (rolled back) in a thread.
+    That saves two thread hops on every request that changes something.
+    """
+    session = services.sessions()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+# scope="function": the session (and on SQLite its lock) ends before the response is sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def get_catalog(services: ServicesDep, session: SessionDep) -> CatalogSnapshot:
+    """The current catalog snapshot (re-read when `catalog load` bumped the version).
+
+    Usually checked less than a second ago: then no query and no thread hop is needed.
+    """
+    snapshot = services.catalogs.fresh()
+    if snapshot is not None:
+        return snapshot
+    return await run_in_threadpool(services.catalogs.get, session)
+
+
+CatalogDep = Annotated[CatalogSnapshot, Depends(get_catalog)]
+
+bearer = HTTPBearer(auto_error=False, description="the API token `voicecart customers add` printed")
+
+
+def current_customer(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> tables.Customer:
+    """The customer of the `Authorization: Bearer <token>` header; 401 otherwise."""
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated()
+    customer = customer_for_token(session, credentials.credentials)
+    if customer is None:
+        raise NotAuthenticated("the token is not valid (revoked, or never issued)")
+    return customer
+
+
+CustomerDep = Annotated[tables.Customer, Depends(current_customer)]

@@ -1,0 +1,55 @@
+"""Every conversation of tests/skills/flows.py through skill.invoke with real envelope JSON."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from orders.carts import read_cart
+from tests.orders.database import backend, clock, database_url, empty_url, engine, sessions
+from tests.orders.factories import FakeClock
+from tests.skills.flows import BENCH_FLOWS, FLOWS, Connect, catalog_of
+from tests.skills.shopping import COFFEE, Alexa, Shop, invoke, load_shop
+
+__all__ = ["backend", "clock", "database_url", "empty_url", "engine", "sessions"]
+
+ALL_FLOWS = {**FLOWS, **BENCH_FLOWS}
+
+
+def connector(shop: Shop) -> Connect:
+    """Alexa users talking to one real skill through skill.invoke; each its own user id."""
+    send = invoke(shop.skill())
+    users = itertools.count(1)
+
+    def connect(token: str | None) -> Alexa:
+        user = f"amzn1.ask.account.USER{next(users)}"
+        return Alexa(send, shop.catalog, user_id=user, access_token=token)
+
+    return connect
+
+
+@pytest.mark.parametrize("name", list(ALL_FLOWS))
+def test_flow(name: str, sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    shop = load_shop(sessions, clock, catalog_of(name) or COFFEE)
+    ALL_FLOWS[name](shop, connector(shop))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known failure outside skills/: the parser reads 'an extra shot' as shots=single with "
+        "amount extra, the coffee catalog's shots group takes no amounts, so pricing refuses it "
+        "(OptionInvalid) and the dialogue drops the option; the app's mic does the same"
+    ),
+)
+def test_the_extra_shot_reaches_the_cart(sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    shop = load_shop(sessions, clock)
+    alexa = connector(shop)(None)
+    customer = shop.shopper()
+    alexa.access_token = shop.link(customer).access_token
+    alexa.intent("AddItemsIntent", product="grande oat latte with an extra shot")
+    with shop.sessions() as db:
+        [line] = read_cart(db, customer, catalog=shop.catalog).lines
+    assert "shots" in {option.group for option in line.options}
