@@ -32,6 +32,7 @@ from server.events import EventBus, customer_topic, make_bus, store_topic
 from server.routes import events as events_routes
 from server.routes import staff, staff_actions
 from server.settings import Settings
+from skills.notify_channel import AlexaChannel
 from skills.proactive import LwaTokens, ProactiveEvents, events_url
 
 logger = logging.getLogger(__name__)
@@ -62,29 +63,6 @@ class BusChannel:
         except (OSError, ConnectionError) as error:
             return Outcome.retry(f"event bus: {error}")
         return Outcome.delivered()
-
-
-class AlexaChannel:
-    """'Your order is ready' on the shopper's Echo through skills/proactive.py."""
-
-    name = outbox.ALEXA
-
-    def __init__(self, events: ProactiveEvents) -> None:
-        self._events = events
-
-    def deliver(self, item: Outgoing) -> Outcome:
-        """Send the proactive event; the notification id is its (stable) reference id."""
-        result = self._events.send_order_ready(
-            user_id=item.target,
-            reference_id=item.message.id,
-            store_name=item.message.store_name,
-        )
-        if result.delivered:
-            return Outcome.delivered()
-        detail = f"{result.outcome}: {result.detail}"
-        if result.retryable:
-            return Outcome.retry(detail, after=result.retry_after)
-        return Outcome.failed(detail)
 
 
 @dataclass
