@@ -22,12 +22,13 @@ from pathlib import Path
 from catalog.format import load_catalog
 from catalog.match import Match, ProductIndex, is_ambiguous
 from catalog.model import Catalog
+from server.cli.catalog_load import add_load_command
 
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `catalog` command group: `check` and `search`."""
+    """Add the `catalog` command group: `check`, `search` and `load`."""
     group = subparsers.add_parser(
         "catalog", help="validate a catalog file or search it", description=__doc__
     )
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("--json", action="store_true", help="one JSON object per line per query")
     search.add_argument("queries", nargs="*", metavar="QUERY", help="queries (default: stdin)")
     search.set_defaults(func=run_search)
+    add_load_command(commands)
 
 
 def _positive(text: str) -> int:
