@@ -95,7 +95,7 @@ class Postings:
 
     idf: npt.NDArray[np.float32]
     offsets: npt.NDArray[np.int64]
-    doc: npt.NDArray[np.int32]
+    doc: npt.NDArray[np.int64]
     weight: npt.NDArray[np.float32]
     """Per posting: factor x idf, what saying the word adds to how much of the name was said."""
     brand: npt.NDArray[np.float32]
@@ -133,7 +133,7 @@ def build_postings(docs: Documents, vocab: Vocabulary) -> Postings:
     return Postings(
         idf=idf,
         offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        doc=doc_ids[order].astype(np.int32),
+        doc=doc_ids[order],
         weight=weight[order],
         brand=brand_weight[order],
         doc_weight=np.maximum(own, 1e-6).astype(np.float32),

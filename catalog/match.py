@@ -63,6 +63,8 @@ HISTORY_BONUS = 10.0
 MERGE_SHARE = 0.5
 MIN_MERGE_SIMILARITY = 0.8
 MAX_CANDIDATES = 64
+MAX_WORDS = 24
+"""Only the first words of a longer text are read: a product is named in a few words."""
 PERFECT = 99.99
 EXPANSION_CACHE = 20_000
 WARM_WORDS = 2_000
@@ -98,7 +100,7 @@ class _Term:
 class _Expansion:
     """The documents holding any of a term's options, each with its best option's evidence."""
 
-    docs: npt.NDArray[np.int32]
+    docs: npt.NDArray[np.int64]
     values: Floats
     """Rows: similarity, precision weight, brand weight; one column per document."""
     which: npt.NDArray[np.int8]
@@ -135,6 +137,7 @@ class ProductIndex:
         self._store_masks: dict[str, npt.NDArray[np.bool_]] = {}
         self._all_everywhere = all(p.stores is None for p in self._products)
         self._expansions: dict[tuple[str, bool], _Expansion] = {}
+        self._option_cache: dict[tuple[str, bool], tuple[tuple[Similar, float], ...]] = {}
         self._warm(docs)
         logger.info("indexed %d products, %d words", len(self._products), len(self._vocab))
 
@@ -142,9 +145,8 @@ class ProductIndex:
         """Look up the catalog's most used words now, so that the first queries need not."""
         counts = Counter(w for words in docs.words for w in words)
         for word, _ in counts.most_common(WARM_WORDS):
-            similar = self._vocab.similar(word)
-            if len(similar) > 1:
-                options = tuple((s, 1.0) for s in similar)
+            options = self._options(word, fuzzy=True)
+            if len(options) > 1:
                 self._expand(_Term(word, word, 1.0, options, strong=True))
 
     @classmethod
@@ -167,7 +169,7 @@ class ProductIndex:
         """The products `text` may mean, best first; [] when nothing is close enough."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        said = match_words(text, spoken=True, stop_words=True)
+        said = match_words(text, spoken=True, stop_words=True)[:MAX_WORDS]
         words = [key for key, _ in said if key not in STOP_WORDS]
         if not any(key not in FILLER_STEMS and not key.isdigit() for key in words):
             return []
@@ -192,7 +194,7 @@ class ProductIndex:
             if key in STOP_WORDS:
                 continue
             weak = key in FILLER_STEMS or key.isdigit()
-            similar = self._vocab.similar(key, fuzzy=fuzzy and not weak)
+            options = self._options(key, fuzzy=fuzzy and not weak)
             known = self._vocab.ids.get(key)
             if weak:
                 weight = self._weak_weight
@@ -200,11 +202,20 @@ class ProductIndex:
                 weight = float(self._post.idf[known])
             else:
                 weight = self._unknown_weight
-            options = tuple((s, 1.0) for s in similar)
             terms.append(_Term(key, surface, weight, options, strong=not weak))
         if fuzzy:
             self._add_merges(terms, said)
         return terms
+
+    def _options(self, key: str, *, fuzzy: bool) -> tuple[tuple[Similar, float], ...]:
+        """The catalog words a spoken word may stand for, each with its full share (cached)."""
+        options = self._option_cache.get((key, fuzzy))
+        if options is None:
+            options = tuple((s, 1.0) for s in self._vocab.similar(key, fuzzy=fuzzy))
+            if len(self._option_cache) >= EXPANSION_CACHE:
+                self._option_cache.clear()
+            self._option_cache[(key, fuzzy)] = options
+        return options
 
     def _split_compounds(self, said: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """Split a run-together word that the catalog lacks ("peanutbutter") into two it has."""
@@ -305,8 +316,11 @@ class ProductIndex:
         for term, found in zip(terms, expansions, strict=True):
             if not len(found.docs) or not len(docs):
                 continue
-            at, hit = _find(found.docs, docs)
-            values = found.values[:, at] * hit
+            if found.docs is docs:
+                values = found.values  # the one essential term: its documents are the candidates
+            else:
+                at, hit = _find(found.docs, docs)
+                values = found.values[:, at] * hit
             weighted += term.weight * values[0]
             if term.strong:
                 uniform += values[0]
@@ -426,7 +440,7 @@ def _lowest(cutoff: float) -> float:
 
 
 def _find(
-    haystack: npt.NDArray[np.int32] | npt.NDArray[np.int64], needles: npt.NDArray[np.int64]
+    haystack: npt.NDArray[np.int64], needles: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
     """Where each needle is (or would be) in the sorted, non-empty haystack, and if it is there."""
     at = np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)
@@ -454,7 +468,7 @@ def _candidates(
     if not parts:
         return np.zeros(0, dtype=np.int64)
     if len(parts) == 1:
-        return parts[0].astype(np.int64)
+        return parts[0]
     if sum(len(part) for part in parts) < count // 16:
         return np.unique(np.concatenate(parts)).astype(np.int64)
     # Large unions: marking a flag per document beats sorting.
@@ -465,7 +479,7 @@ def _candidates(
 
 
 _EMPTY = _Expansion(
-    np.zeros(0, dtype=np.int32), np.zeros((3, 0), dtype=np.float32), np.zeros(0, dtype=np.int8)
+    np.zeros(0, dtype=np.int64), np.zeros((3, 0), dtype=np.float32), np.zeros(0, dtype=np.int8)
 )
 
 

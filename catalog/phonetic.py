@@ -29,6 +29,8 @@ MIN_SIMILARITY = 0.6
 """Weaker look-alikes are not worth following."""
 TWO_EDITS_FROM = 7
 """Words this long may carry two errors; shorter ones (from three letters) one."""
+MAX_WORD_LENGTH = 30
+"""Longer "words" are not looked up fuzzily (their deletions grow with the square)."""
 MIN_PREFIX = 3
 PREFIX_BASE = 0.6
 NEAR_SOUND_FALLBACK = 0.8
@@ -74,7 +76,7 @@ def loose_key(code: str) -> str:
 
 def max_edits(word: str) -> int:
     """How many typing or hearing errors a word of this length may carry."""
-    if not word.isalpha() or len(word) < 3:
+    if not word.isalpha() or not 3 <= len(word) <= MAX_WORD_LENGTH:
         return 0
     return 1 if len(word) < TWO_EDITS_FROM else 2
 

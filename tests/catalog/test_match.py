@@ -204,6 +204,14 @@ def test_limit_cutoff_and_scores(index: ProductIndex) -> None:
     assert all(m.score >= DEFAULT_SCORE_CUTOFF for m in index.match("banana"))
 
 
+def test_long_or_odd_input(index: ProductIndex) -> None:
+    assert top(index.match("ketchup" + "s" * 5000)) in {None, "ketchup"}
+    assert index.match("quantum " * 5000) == []
+    assert top(index.match("heinz tomato ketchup " + "um " * 40)) == "ketchup"
+    assert index.match("\x00\n\t🙂 ??") == []
+    assert top(index.match("KETCHUP!!!")) == "ketchup"
+
+
 def test_bad_limit_is_refused(index: ProductIndex) -> None:
     with pytest.raises(ValueError, match="limit"):
         index.match("milk", limit=0)
