@@ -25,8 +25,7 @@ from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.parse import COMMAND_WORDS, index_for
 from catalog.request import Intent, Request
-from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, to_float, to_int16
-from voice.noise import normalise_peak
+from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks
 from voice.rescore import Choice, choose
 from voice.speech_span import SpeechSpan, SpeechTracker
 from voice.stt import Session, Transcriber, Transcript
@@ -63,7 +62,7 @@ class Endpointing:
     """When a streamed utterance gets a draft decode: after `hangover_ms` of silence."""
 
     hangover_ms: int = 300
-    check_every_ms: int = 200
+    check_every_ms: int = 100
     enabled: bool = True
 
 
@@ -79,7 +78,6 @@ class Understander:
         vocabulary: Vocabulary | None = None,
         rescore: bool = True,
         endpointing: Endpointing | None = None,
-        level: float | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.catalog = catalog
@@ -87,8 +85,6 @@ class Understander:
         self.vocabulary = vocabulary or catalog_vocabulary(catalog)
         self.rescore = rescore
         self.endpointing = endpointing or Endpointing()
-        self.level = level
-        """Peak-normalise the speech to this level before decoding (None: as recorded)."""
 
     def understand(self, pcm: bytes, *, history: Mapping[str, int] | None = None) -> Understanding:
         """Recognise and parse one whole utterance of 16 kHz mono int16 PCM."""
@@ -117,8 +113,6 @@ class Understander:
         if not clip:
             transcript = Transcript.silence(engine=self.transcriber.name, seconds=seconds)
         else:
-            if self.level is not None:
-                clip = to_int16(normalise_peak(to_float(clip), peak=self.level)).tobytes()
             session = self.transcriber.session(vocabulary=self.vocabulary, partials=False)
             for chunk in chunks(clip, ms=CHUNK_MS):
                 session.accept(chunk)

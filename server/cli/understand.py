@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--raw-rate", type=int, default=16_000, help="rate of .raw/.pcm input (default: 16000)"
     )
     command.set_defaults(func=run_understand)
+    _register_eval(subparsers, common)
+
+
+def _register_eval(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
     scoring = subparsers.add_parser(
         "eval",
         parents=[common],
