@@ -211,3 +211,24 @@ def _at(tokens: Sequence[str], index: int, word: str) -> bool:
 def number_words() -> frozenset[str]:
     """Every word the quantity reader knows, for speech-engine vocabularies."""
     return NUMBER_WORDS | ARTICLES | frozenset(UNITS) | {"and", "of"}
+
+
+_ONES_BY_VALUE = tuple(ONES)
+_TENS_BY_VALUE = ("", "", *TENS)
+
+
+def spell_number(number: int) -> str:
+    """A whole number from 0 to 999,999 in English words, e.g. 21 -> "twenty one"."""
+    if number < 0 or number >= 1_000_000:
+        raise ValueError(f"{number} is outside 0..999,999 and cannot be spelled out")
+    if number < 20:
+        return _ONES_BY_VALUE[number]
+    if number < 100:
+        tens, ones = divmod(number, 10)
+        return _TENS_BY_VALUE[tens] + (f" {_ONES_BY_VALUE[ones]}" if ones else "")
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        head = f"{_ONES_BY_VALUE[hundreds]} hundred"
+        return head + (f" {spell_number(rest)}" if rest else "")
+    thousands, rest = divmod(number, 1000)
+    return f"{spell_number(thousands)} thousand" + (f" {spell_number(rest)}" if rest else "")

@@ -18,6 +18,7 @@ from typing import Any
 
 from catalog.errors import VoiceCartError
 from catalog.model import Catalog, OptionGroup
+from catalog.numbers import spell_number
 from skills import rules
 from skills.intents import (
     INTENTS,
@@ -36,29 +37,6 @@ from skills.intents import (
 logger = logging.getLogger(__name__)
 
 LOCALE = "en-US"
-_ONES = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _SYMBOLS = {"&": " and ", "+": " plus ", "%": " percent ", "@": " at ", "#": " number "}
 
 
@@ -74,18 +52,7 @@ class ModelError(VoiceCartError):
 
 def number_words(number: int) -> str:
     """An integer spelled out in English words ("twenty one"), for 0 to 999,999."""
-    if number < 20:
-        return _ONES[number]
-    if number < 100:
-        tens, ones = divmod(number, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    if number < 1000:
-        hundreds, rest = divmod(number, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
-    if number < 1_000_000:
-        thousands, rest = divmod(number, 1000)
-        return f"{number_words(thousands)} thousand" + (f" {number_words(rest)}" if rest else "")
-    raise ValueError(f"{number} is too large to spell out")
+    return spell_number(number)
 
 
 _ORDINAL_ENDINGS = {

@@ -6,18 +6,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from catalog import numbers
 from catalog.model import Catalog
-
-_ONES = (
-    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
-    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
-    *("eighteen", "nineteen"),
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+from catalog.numbers import ONES, TENS
 
 NUMBER_WORDS = (
-    *_ONES[1:],
-    *_TENS[2:],
+    *tuple(ONES)[1:],
+    *TENS,
     "hundred",
     "a",
     "an",
@@ -94,16 +89,7 @@ def normalise(text: str) -> str:
 
 
 def spell_number(number: int) -> str:
-    """Spell a whole number below a million in English words, e.g. 12 -> "twelve"."""
-    if number < 20:
-        return _ONES[number]
-    if number < 100:
-        tens, ones = divmod(number, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    if number < 1000:
-        hundreds, rest = divmod(number, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {spell_number(rest)}" if rest else "")
+    """Spell a whole number in English words, e.g. 12 -> "twelve"; digit by digit past 999,999."""
     if number < 1_000_000:
-        thousands, rest = divmod(number, 1000)
-        return f"{spell_number(thousands)} thousand" + (f" {spell_number(rest)}" if rest else "")
-    return " ".join(spell_number(int(d)) for d in str(number))
+        return numbers.spell_number(number)
+    return " ".join(numbers.spell_number(int(d)) for d in str(number))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.numbers import Quantity, number_words, read_number, read_quantity, word_value
+from catalog.numbers import (
+    Quantity,
+    number_words,
+    read_number,
+    read_quantity,
+    spell_number,
+    word_value,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,3 +76,28 @@ def test_read_number_stops_before_other_words() -> None:
 def test_number_words_for_vocabularies() -> None:
     """The vocabulary has number, group and unit words."""
     assert {"twelve", "dozen", "couple", "half", "pounds", "gallon"} <= number_words()
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        (0, "zero"),
+        (12, "twelve"),
+        (20, "twenty"),
+        (21, "twenty one"),
+        (100, "one hundred"),
+        (305, "three hundred five"),
+        (12_016, "twelve thousand sixteen"),
+        (999_999, "nine hundred ninety nine thousand nine hundred ninety nine"),
+    ],
+)
+def test_spell_number_reads_back_as_the_same_number(number: int, words: str) -> None:
+    assert spell_number(number) == words
+    if number < 1000:  # the parser reads quantities, which stop below a thousand
+        assert read_number(words.split(), 0) == (number, len(words.split()))
+
+
+@pytest.mark.parametrize("number", [-1, 1_000_000])
+def test_spell_number_refuses_numbers_outside_its_range(number: int) -> None:
+    with pytest.raises(ValueError, match="cannot be spelled out"):
+        spell_number(number)
