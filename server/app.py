@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -42,6 +44,20 @@ ROUTERS: tuple[APIRouter, ...] = (
 """The shopper API. Other areas (voice, Alexa, staff) pass theirs as `extra_routers`."""
 
 
+async def drain_connections(engine: Engine, *, timeout: float = 5.0) -> None:
+    """Wait (bounded) until work still running in threads has returned its connections.
+
+    Disposing the pool while a connection is checked out strands that connection in the old
+    pool, which is later garbage-collected with the connection still open.
+    """
+    deadline = time.monotonic() + timeout
+    checked_out = getattr(engine.pool, "checkedout", None)
+    while checked_out is not None and checked_out() > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    if checked_out is not None and checked_out() > 0:
+        logger.warning("shutting down with %d database connections still in use", checked_out())
+
+
 def create_app(
     settings: Settings,
     *,
@@ -67,6 +83,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with live.running(app.state.live):
             yield
+        await drain_connections(engine)
         engine.dispose()
 
     app = FastAPI(
