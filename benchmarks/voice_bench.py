@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -90,6 +92,7 @@ def serve(port: int, database_url: str) -> None:
     from voice.stt import Engine
     from voice.tts import Pyttsx3Speaker
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: where is it stuck?
     fixed = datetime.fromisoformat(CLOCK)
     app = create_app(Settings(database_url=database_url, dispatcher=False), clock=lambda: fixed)
     speaker = Pyttsx3Speaker()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.request import Intent, Request
+from orders.db import begin_write
 from orders.dialog_cart import (
     clear,
     context_reply,
@@ -121,6 +122,8 @@ def handle_turn(
         reply = _error_reply(turn, error)
     if reply.end_session:
         conversation.state = DialogState()
+    # A use case of this turn may have committed; write the state as a writer (orders/db.py).
+    begin_write(db)
     save_conversation(conversation, now=now)
     db.commit()
     logger.debug(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog.request import Request
 from orders.catalog_store import CatalogCache, CatalogSnapshot
 from orders.clock import Clock
+from orders.db import begin_write
 from orders.dialog import Reply, handle_turn
 from orders.reorders import bought_products
 from orders.tables import Channel
@@ -141,6 +142,11 @@ class Pipeline:
                 choice = self.understander(snapshot).interpret(typed, history=history)
                 request, heard = choice.request, choice.text
             parsed = time.perf_counter()
+            # A turn always writes (at least the conversation's state). Take the writer's
+            # place first, as the order service's use cases do: on SQLite a transaction that
+            # read and then writes fails at once ("database is locked") when another turn
+            # committed in between, instead of waiting its turn.
+            begin_write(db)
             reply = handle_turn(
                 request,
                 session_id=shopper.session_id,

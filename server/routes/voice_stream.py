@@ -19,6 +19,8 @@ from typing import Any, NoReturn
 
 from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.websockets import WebSocketState
+from uvicorn.protocols.utils import ClientDisconnected
 
 from catalog.errors import VoiceCartError
 from orders.errors import NotAuthenticated
@@ -306,8 +308,16 @@ class Conversation:
                 if turn.utterance is not None:
                     turn.utterance.cancel()
                 await self._error(turn.id, type(error).__name__, error.detail, error)
-            except (WebSocketDisconnect, RuntimeError):
+            except (WebSocketDisconnect, ClientDisconnected):
                 return
+            except Exception:
+                # One bad turn must not silence the socket: log it, say so, take the next.
+                if self.websocket.application_state is WebSocketState.DISCONNECTED:
+                    return
+                logger.exception("voice turn %s failed", turn.id)
+                if turn.utterance is not None:
+                    turn.utterance.cancel()
+                await self._error(turn.id, "InternalError", "internal error; see the server log")
 
     async def _answer(self, turn: _Turn) -> None:
         self.voice.limiter.check(self.caller.id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from catalog.errors import VoiceCartError
-from voice.stt import Transcriber
+from voice.stt import Engine, Transcriber
 from voice.tts import Pyttsx3Speaker, TtsError
 
 
@@ -21,7 +21,7 @@ def _load_whisper() -> Transcriber | str:
     from server.voice_deps import VoiceSettings, load_transcriber
 
     try:
-        return load_transcriber(VoiceSettings(stt_engine="whisper", models_dir=Path("models")))
+        return load_transcriber(VoiceSettings(stt_engine=Engine.WHISPER, models_dir=Path("models")))
     except VoiceCartError as error:
         return error.detail
 

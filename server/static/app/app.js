@@ -6,6 +6,7 @@
   const TOKEN_KEY = "voicecart.token";
   const SESSION_KEY = "voicecart.session";
   const SAMPLE_RATE = 16000;
+  const MAX_PENDING = 1500; // 20 ms frames: 30 s
   const $ = (id) => document.getElementById(id);
 
   // Observable state (tests and curious developers read window.voicecart).
@@ -123,6 +124,8 @@
       return;
     }
     state.pending.push(data);
+    // While the socket reconnects keep at most the last 30 s of frames (the server's limit).
+    if (state.pending.length > MAX_PENDING) state.pending.shift();
   }
 
   function flushPending() {
