@@ -9,7 +9,7 @@ routes answer 503 and say why.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -25,15 +25,14 @@ from orders.errors import NotAuthenticated
 from orders.tables import Channel
 from server.deps import Services, bearer
 from server.ratelimit import RateLimited, RateLimiter, StreamSlots
-from voice import models
+from voice import understand
 from voice.audio import AudioLimits
 from voice.endpoint import EndpointConfig
 from voice.lane import Lane
 from voice.stream import StreamConfig
-from voice.stt import Engine, Transcriber, create_transcriber
+from voice.stt import Engine, Transcriber
 from voice.tts import Pyttsx3Speaker, Speaker, TtsError
 from voice.turn import Pipeline, Shopper
-from voice.understand import UNDERSTAND_WHISPER
 
 logger = logging.getLogger(__name__)
 
@@ -165,17 +164,10 @@ def enable_voice(app: FastAPI, settings: VoiceSettings | None = None) -> VoiceSe
 
 
 def load_transcriber(settings: VoiceSettings) -> Transcriber:
-    """The speech engine: Vosk when chosen (or found, with auto), else Whisper tuned for
-    understanding orders (voice.understand.UNDERSTAND_WHISPER)."""
-    engine, models_dir = settings.stt_engine, settings.models_dir
-    if engine is Engine.VOSK or (engine is Engine.AUTO and models.find_vosk_model(models_dir)):
-        return create_transcriber(engine.value, models_dir=models_dir, vocabulary=None)
-    from voice.whisper_engine import WhisperTranscriber
-
-    options = UNDERSTAND_WHISPER
-    if settings.stt_threads is not None:
-        options = replace(options, cpu_threads=settings.stt_threads)
-    return WhisperTranscriber(models.find_whisper_model(models_dir), options=options)
+    """The speech engine the settings choose (voice.understand.load_transcriber)."""
+    return understand.load_transcriber(
+        settings.stt_engine.value, models_dir=settings.models_dir, threads=settings.stt_threads
+    )
 
 
 def voice_of(app: FastAPI) -> VoiceServices:

@@ -20,17 +20,19 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.parse import COMMAND_WORDS, index_for
 from catalog.request import Intent, Request
+from voice import models
 from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks
 from voice.rescore import Choice, choose
 from voice.speech_span import SpeechSpan, SpeechTracker
-from voice.stt import Session, Transcriber, Transcript
+from voice.stt import Engine, Session, Transcriber, Transcript, create_transcriber
 from voice.vocabulary import Vocabulary, vocabulary_from_catalog
-from voice.whisper_engine import WhisperOptions
+from voice.whisper_engine import WhisperOptions, WhisperTranscriber
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,28 @@ CHUNK_MS = 500
 BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
 UNDERSTAND_WHISPER = WhisperOptions(n_best=5, word_timestamps=False, vad=False)
 """Whisper settings for understanding orders (the measurements are in docs/eval.md)."""
+
+
+def load_transcriber(
+    engine: str,
+    *,
+    models_dir: Path,
+    model: Path | None = None,
+    vocabulary: Vocabulary | None = None,
+    threads: int | None = None,
+) -> Transcriber:
+    """The engine for understanding orders: Vosk when chosen (or found, with auto), else
+    Whisper with UNDERSTAND_WHISPER (n-best for rescoring against the catalog)."""
+    kind = Engine(engine)
+    if kind is Engine.VOSK or (kind is Engine.AUTO and models.find_vosk_model(models_dir)):
+        return create_transcriber(
+            kind.value, models_dir=models_dir, vocabulary=vocabulary, model=model
+        )
+    options = UNDERSTAND_WHISPER
+    if threads is not None:
+        options = replace(options, cpu_threads=threads)
+    path = model if model is not None else models.find_whisper_model(models_dir)
+    return WhisperTranscriber(path, vocabulary=vocabulary, options=options)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from catalog.demo import DEMO_CATALOGS, load_demo_catalog, load_demo_store
 from catalog.format import load_catalog
 from catalog.model import Catalog
 from server.cli.models import models_dir_option
-from server.cli.understand import build_transcriber
+from voice import understand
 from voice.conversations import (
     ConversationOutcome,
     find_conversations,
@@ -92,7 +92,7 @@ def _engine_options() -> argparse.ArgumentParser:
 def load_transcriber(args: argparse.Namespace) -> Transcriber:
     """The engine the understand/eval commands use, loaded once."""
     started = time.perf_counter()
-    transcriber = build_transcriber(
+    transcriber = understand.load_transcriber(
         args.engine,
         models_dir=args.models_dir,
         model=args.model,

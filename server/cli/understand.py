@@ -16,7 +16,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,12 @@ from catalog.errors import VoiceCartError
 from catalog.format import load_catalog
 from server.cli.models import models_dir_option
 from server.cli.transcribe import read
-from voice import audio, models
+from voice import audio
 from voice.evaluation import CLEAN, Condition, Outcome, evaluate
 from voice.labels import LabelError, load_labels
 from voice.report import plot, render, summarise
-from voice.stt import Engine, Transcriber, create_transcriber
-from voice.understand import UNDERSTAND_WHISPER, Understander, Understanding, catalog_vocabulary
+from voice.stt import Engine
+from voice.understand import Understander, Understanding, catalog_vocabulary, load_transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -124,31 +123,10 @@ def build_understander(
     """Load the catalog and the engine (whisper with the understanding settings)."""
     catalog = load_catalog(catalog_path)
     vocabulary = catalog_vocabulary(catalog)
-    transcriber = build_transcriber(
+    transcriber = load_transcriber(
         engine, models_dir=models_dir, model=model, vocabulary=vocabulary, threads=threads
     )
     return Understander(transcriber, catalog, vocabulary=vocabulary)
-
-
-def build_transcriber(
-    engine: str,
-    *,
-    models_dir: Path,
-    model: Path | None,
-    vocabulary: Any,
-    threads: int | None,
-) -> Transcriber:
-    """Vosk as `create_transcriber` picks it; whisper with n-best for rescoring."""
-    kind = Engine(engine)
-    if kind is Engine.VOSK or (kind is Engine.AUTO and models.find_vosk_model(models_dir)):
-        return create_transcriber(engine, models_dir=models_dir, vocabulary=vocabulary, model=model)
-    from voice.whisper_engine import WhisperTranscriber
-
-    options = UNDERSTAND_WHISPER
-    if threads is not None:
-        options = replace(options, cpu_threads=threads)
-    path = model if model is not None else models.find_whisper_model(models_dir)
-    return WhisperTranscriber(path, vocabulary=vocabulary, options=options)
 
 
 def run_understand(args: argparse.Namespace) -> int:
