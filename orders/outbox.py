@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, or_, select, update
+from sqlalchemy import Select, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import LoaderCallableStatus, Session, sessionmaker
 
 from orders import tables
@@ -184,6 +184,28 @@ def route(session: Session, order: tables.Order, event_name: str) -> list[tuple[
     return targets
 
 
+def _due_query(
+    channels: Iterable[str], *, limit: int, now: datetime
+) -> Select[int, str, str, str, int]:
+    """Pending deliveries on these channels whose next attempt is due, oldest first."""
+    return (
+        select(
+            Delivery.id,
+            Delivery.notification_id,
+            Delivery.channel,
+            Delivery.target,
+            Delivery.attempts,
+        )
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.channel.in_(list(channels)),
+            Delivery.next_attempt_at <= now,
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+
+
 def claim(
     session: Session,
     *,
@@ -196,16 +218,8 @@ def claim(
     """Claim up to `limit` due deliveries on these channels for `lease`; commits."""
     begin_write(session)
     query = (
-        select(Delivery.id, Delivery.notification_id, Delivery.channel, Delivery.target)
-        .add_columns(Delivery.attempts)
-        .where(
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.channel.in_(list(channels)),
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.locked_until.is_(None), Delivery.locked_until <= now),
-        )
-        .order_by(Delivery.id)
-        .limit(limit)
+        _due_query(channels, limit=limit, now=now)
+        .where(or_(Delivery.locked_until.is_(None), Delivery.locked_until <= now))
         .with_for_update(skip_locked=True)
     )
     rows = session.execute(query).all()
@@ -226,18 +240,7 @@ def due(session: Session, *, channels: Iterable[str], limit: int, now: datetime)
     the claim's write and the wait for SQLite's writer lock. If the process dies before
     recording the outcome, the rows are still pending and are delivered after the restart.
     """
-    query = (
-        select(Delivery.id, Delivery.notification_id, Delivery.channel, Delivery.target)
-        .add_columns(Delivery.attempts)
-        .where(
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.channel.in_(list(channels)),
-            Delivery.next_attempt_at <= now,
-        )
-        .order_by(Delivery.id)
-        .limit(limit)
-    )
-    rows = session.execute(query).all()
+    rows = session.execute(_due_query(channels, limit=limit, now=now)).all()
     session.rollback()
     return [Claimed(r.id, r.notification_id, r.channel, r.target, r.attempts + 1) for r in rows]
 
