@@ -83,6 +83,10 @@ def current_customer(
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
     customer = customer_for_token(session, credentials.credentials)
+    # End the read: the route's own work runs in another thread hop, and a request waiting
+    # for a free thread must not sit on a pooled connection meanwhile (with more clients
+    # than connections, that starves the threads that would release them).
+    session.commit()
     if customer is None:
         raise NotAuthenticated("the token is not valid (revoked, or never issued)")
     return customer

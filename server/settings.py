@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     db_pool_size: int = Field(default=10, ge=1, le=200, description="connections per worker")
+    worker_threads: int = Field(
+        default=8,
+        ge=1,
+        le=200,
+        description=(
+            "threads per worker for blocking work (database use cases); more threads than"
+            " cores only fight over the GIL"
+        ),
+    )
     catalog_refresh_seconds: float = Field(
         default=1.0, ge=0, le=3600, description="how often a worker checks for a new catalog"
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from anyio import to_thread
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from server.app import create_app
 from server.settings import Settings
 
 
@@ -47,3 +50,11 @@ def test_bad_values_are_refused_at_startup(field: str, value: str) -> None:
 
 def test_real_passwords_are_accepted() -> None:
     assert Settings(database_url="postgresql+psycopg://shop:s3cr3t-v4lue@db/shop").database_url
+
+
+def test_the_worker_threads_setting_caps_blocking_work(database_url: str, loaded: None) -> None:
+    app = create_app(Settings(database_url=database_url, worker_threads=3))
+    with TestClient(app) as client:
+        assert client.portal is not None
+        tokens = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert tokens == 3
