@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -146,6 +147,23 @@ CANCEL = re.compile(
 )
 
 
+FAREWELLS = wordset("bye goodbye byebye goodnight cya")
+"""Words that end a conversation ("bye"); with the words below, the whole turn is a goodbye."""
+_FAREWELL_PAIRS = frozenset({("see", "you"), ("see", "ya"), ("good", "night"), ("good", "bye")})
+_CLOSING = wordset(
+    "never mind nevermind thats all it everything nothing else more no nope ok okay alright "
+    "then for now today im were done cancel stop that see you ya later good night and so well "
+    "thank thanks cheers"
+)
+
+
+def _farewell(plain: Sequence[str]) -> bool:
+    """ "Never mind, goodbye", "that's all, bye", "ok see you later": a goodbye, no order."""
+    pairs = set(itertools.pairwise(plain))
+    said = bool(FAREWELLS.intersection(plain)) or bool(_FAREWELL_PAIRS & pairs)
+    return said and all(w in _CLOSING or w in FAREWELLS for w in plain)
+
+
 _FRAGMENTS = frozenset({"ll", "re"})
 """Pieces of spellings in the patterns ("re order", "that ll"), not words."""
 
@@ -173,7 +191,7 @@ def detect(tokens: Sequence[str]) -> Cue:
     reply = _reply_intent(plain)
     if reply is not None:
         return Cue(reply, ())
-    if CANCEL.match(" ".join(plain)):
+    if CANCEL.match(" ".join(plain)) or _farewell(plain):
         return Cue(Intent.CANCEL, ())
     for intent, patterns in _compiled():
         for pattern in patterns:

@@ -28,7 +28,7 @@ AMOUNT_PHRASES: tuple[tuple[tuple[str, ...], Amount], ...] = tuple(
             Amount.EXTRA,
             "a whole lot of|a lot of|lots and lots of|lots of|lot of|a lot|loads of|load of|"
             "plenty of|tons of|a ton of|heaps of|a bunch of|a good amount of|extra|more|heavy|"
-            "lots|loads",
+            "additional|lots|loads",
         ),
         (
             Amount.NONE,
@@ -59,6 +59,9 @@ _GLUE = frozenset({"the", "any", "of"})
 _FUZZY_MIN_CHARS = 5
 _FUZZY_SCORE = 86.0
 _RELAXED_SCORE = 75.0
+_MULTIPLES = {"single": 1, "double": 2, "triple": 3, "quad": 4, "quadruple": 4}
+"""Words that count a choice ("Double Shot") as digits do ("2 shots")."""
+_ADD_VERBS = frozenset({"add", "adding"})
 _RELAXED_AFTER = frozenset({Amount.LIGHT, Amount.EXTRA})
 """Amounts after which an option must follow ("a bit of", "lots of"); "some" and "no" also
 come before products and other words, so they get no relaxed matching."""
@@ -72,6 +75,8 @@ class Mention:
     end: int
     candidates: tuple[tuple[str, str], ...]
     amount: Amount = Amount.REGULAR
+    count: int = 1
+    """How many more of a counted group ("two extra shots" is 2)."""
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -181,6 +186,9 @@ def _mention_at(
 
     On a tie the catalog's own phrase wins ("no whip" as a choice of its own).
     """
+    counted = _counted_more_at(tokens, canons, start, table)
+    if counted is not None:
+        return counted
     plain = _choice_at(canons, start, table, free=free)
     best = None if plain is None else Mention(start, plain[0], plain[1])
     for phrase, amount in _AMOUNTS_BY_FIRST.get(tokens[start], ()):
@@ -203,6 +211,21 @@ def _mention_at(
         if found is not None:
             best = Mention(start, found[0], found[1])
     return best
+
+
+def _counted_more_at(
+    tokens: Sequence[str], canons: Sequence[str], start: int, table: PhraseTable
+) -> Mention | None:
+    """ "two extra shots", "3 more shots": a count, "extra" or "more", then a group's noun."""
+    value = word_value(tokens[start])
+    if value is None or value < 1 or value != int(value) or start + 1 >= len(tokens):
+        return None
+    for phrase, amount in _AMOUNTS_BY_FIRST.get(tokens[start + 1], ()):
+        at = start + 1 + len(phrase)
+        if amount is Amount.EXTRA and tuple(tokens[start + 1 : at]) == phrase:
+            found = _noun_at(canons, at, table)
+            return None if found is None else Mention(start, found[0], found[1], amount, int(value))
+    return None
 
 
 def _negated_choice(
@@ -336,16 +359,20 @@ def assign(
     A word that several groups share ("medium" size or roast) takes a group that no other
     mention fills, preferring the group listed first. Groups that allow several choices
     keep the first one only, since Item.options holds one value per group. A mention of the
-    group alone ("an extra shot") takes the product's default choice, else the first one.
+    group alone ("no ice") takes the product's default choice, else the first one; "more" of
+    a group without amounts ("an extra shot") steps up from that choice (see step_choice).
     """
     by_id = {g.id: g for g in groups}
     chosen: dict[str, OptionValue] = {}
     pending: list[Mention] = []
+    more: list[tuple[str, int]] = []
     for mention in mentions:
         candidates = [c for c in mention.candidates if c[0] in by_id]
         if len({g for g, _ in candidates}) == 1:
             group, choice = candidates[0]
-            if group not in chosen:
+            if _steps(mention, by_id[group], choice):
+                more.append((group, mention.count))
+            elif group not in chosen:
                 chosen[group] = OptionValue(choice, mention.amount)
         elif candidates:
             pending.append(mention)
@@ -355,7 +382,91 @@ def assign(
         if free:
             group, choice = min(free, key=lambda c: order.index(c[0]))
             chosen[group] = OptionValue(choice, mention.amount)
+    base = {**(defaults or {}), **{g: v.choice for g, v in chosen.items()}}
+    for group, count in more:
+        chosen[group] = OptionValue(step_choice(by_id[group], base.get(group), count))
+        base[group] = chosen[group].choice
     return {g: _fill(chosen[g], by_id[g], defaults or {}) for g in order if g in chosen}
+
+
+def read_options(
+    tokens: Sequence[str], groups: Sequence[OptionGroup], *, defaults: Mapping[str, str]
+) -> dict[str, OptionValue]:
+    """The options said in tokens, counted from `defaults` (a cart line's current choices)."""
+    tokens = added_units(tokens, groups)
+    return assign(find_mentions(tokens, groups), groups, defaults=defaults)
+
+
+def added_units(tokens: Sequence[str], groups: Sequence[OptionGroup]) -> list[str]:
+    """ "add a shot" is one more shot ("add an extra shot"), not the "one shot" choice.
+
+    Only for groups counted in units ("shot"); "a shot of vanilla" measures a syrup.
+    """
+    nouns = counted_nouns(tuple(groups))
+    out = list(tokens)
+    for i in range(len(out) - 3, -1, -1):
+        count, noun = out[i + 1], out[i + 2]
+        after = out[i + 3] if i + 3 < len(out) else ""
+        if out[i] not in _ADD_VERBS or canon(noun) not in nouns or after == "of":
+            continue
+        if count in {"a", "an"}:
+            out[i + 1 : i + 2] = ["an", "extra"]
+        elif word_value(count) is not None:
+            out.insert(i + 2, "extra")
+    return out
+
+
+@lru_cache(maxsize=64)
+def counted_nouns(groups: tuple[OptionGroup, ...]) -> frozenset[str]:
+    """Nouns of groups counted in units, without amounts ("shot"): "add a shot" is one more."""
+    table = phrase_table(groups)
+    return frozenset(
+        n for g in groups if not g.amounts and choice_counts(g) for n in table.nouns[g.id]
+    )
+
+
+def _steps(mention: Mention, group: OptionGroup, choice: str) -> bool:
+    """Whether a mention asks for more of a group that takes no amounts ("an extra shot")."""
+    return (
+        choice == ANY_CHOICE
+        and mention.amount is Amount.EXTRA
+        and not group.amounts
+        and len(group.choices) > 1
+    )
+
+
+def choice_counts(group: OptionGroup) -> dict[str, int]:
+    """How many each choice counts ("Double Shot", "2 shots" -> 2); only choices that say."""
+    nouns = phrase_table((group,)).nouns[group.id]
+    counts: dict[str, int] = {}
+    for choice in group.choices:
+        for text in (choice.name, choice.id, *choice.aliases):
+            phrase = canon_words(text)
+            pairs = zip(phrase, (*phrase[1:], ""), strict=True)
+            found = [
+                _MULTIPLES.get(w) or (int(w) if w.isdigit() and nxt in nouns else None)
+                for w, nxt in pairs
+            ]
+            count = next((c for c in found if c), None)
+            if count is not None:
+                counts.setdefault(choice.id, count)
+    return counts
+
+
+def step_choice(group: OptionGroup, base: str | None, more: int) -> str:
+    """The choice `more` steps above `base` (else the first choice).
+
+    Counted choices step by count (a Single Shot and two more is a Triple Shot); others by
+    their order in the catalog. Past the last choice, the last one.
+    """
+    ids = [c.id for c in group.choices]
+    start = base if base in ids else ids[0]
+    counts = choice_counts(group)
+    if start in counts:
+        wanted = counts[start] + more
+        fits = [c for c in ids if c in counts and counts[c] <= wanted]
+        return max(fits, key=lambda c: counts[c])
+    return ids[min(ids.index(start) + more, len(ids) - 1)]
 
 
 def _fill(value: OptionValue, group: OptionGroup, defaults: Mapping[str, str]) -> OptionValue:

@@ -18,7 +18,7 @@ from catalog.items import GLUE, LEAD_WORDS, OPTION_HEADS, ItemReader, Reading, i
 from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.numbers import NUMBER_WORDS, number_words, read_quantity
-from catalog.options import AMOUNT_WORDS, find_mentions
+from catalog.options import AMOUNT_WORDS, added_units, find_mentions
 from catalog.request import Intent, Item, ReorderTarget, Request
 from catalog.segment import (
     CORRECTION_CUES,
@@ -123,7 +123,7 @@ def _readings(
 
 def _read_content(reader: ItemReader, tokens: list[str], intent: Intent) -> list[Reading]:
     """Readings of the words left after the cue, by intent."""
-    tokens = _strip_replies(intents.strip_add_cues(tokens))
+    tokens = _strip_replies(intents.strip_add_cues(added_units(tokens, reader.groups)))
     if intent is Intent.REORDER:
         tokens = [t for t in tokens if t not in REORDER_WORDS]
     if intent is Intent.SET_QUANTITY:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.request import Intent, Request
 from orders.db import begin_write
+from orders.dialog_answers import explicit_yes, is_leaving
 from orders.dialog_cart import (
     clear,
     context_reply,
@@ -136,6 +138,8 @@ def _dispatch(turn: Turn, request: Request | None) -> Reply:
     if request is None:
         return _miss(turn, silence=True)
     pending = turn.state.pending
+    if pending is not None and _leaves(turn, request):
+        return _handled(turn, _leave(turn, request, pending))
     if pending is not None:
         answered = ANSWERS[pending.kind](turn, request, pending)
         if answered is not None:
@@ -153,6 +157,25 @@ def _handled(turn: Turn, reply: Reply) -> Reply:
     return reply
 
 
+def _leaves(turn: Turn, request: Request) -> bool:
+    """Whether the shopper is done talking ("stop", "no, that's all"), and says no yes."""
+    return is_leaving(request, turn.words) and not explicit_yes(request, turn.words)
+
+
+def _leave(turn: Turn, request: Request, pending: Pending | None) -> Reply:
+    """A goodbye that keeps the cart; a cancel still answers the open question first
+    ("OK, I left it out", "OK, I haven't placed it"), as its no."""
+    if pending is None or request.intent is not Intent.CANCEL:
+        return turn.reply(ReplyKind.GOODBYE, end=True)
+    answered = ANSWERS[pending.kind](turn, request, pending)
+    bye = turn.reply(ReplyKind.GOODBYE, "goodbye_short", end=True)
+    if answered is None:
+        return turn.reply(ReplyKind.GOODBYE, end=True)
+    if answered.end_session:
+        return answered
+    return replace(answered.then(bye), kind=answered.kind)
+
+
 def _is_new_request(request: Request) -> bool:
     """Whether a turn that did not answer the question asks for something else instead."""
     if request.intent is Intent.ADD_ITEMS:
@@ -167,6 +190,8 @@ def _handle(turn: Turn, request: Request) -> Reply | None:
     if context is not None:
         return context
     intent = request.intent
+    if _leaves(turn, request) and (intent is not Intent.CHECKOUT or not turn.current_cart().lines):
+        return _leave(turn, request, None)
     if intent is Intent.ADD_ITEMS or intent is Intent.UNKNOWN:
         return _add(turn, request)
     simple: dict[Intent, Callable[[], Reply]] = {

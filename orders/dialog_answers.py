@@ -59,14 +59,15 @@ def says(text: str, phrases: Sequence[str]) -> bool:
 
 
 def explicit_yes(request: Request, words: Responses) -> bool:
-    """Only an explicit yes ("yes", "yeah", "place it", "sure") counts; "I guess" does not.
+    """Only an explicit yes ("yes", "yeah, place my order", "sure, that's all") counts.
 
-    A channel that sends a confirmation without words (Alexa's YesIntent) is explicit.
+    The words must be yes phrases, with at most phrases that may go with a yes ("go ahead",
+    "that's all") besides: "I guess" or "yes, and a latte" are no yes. A channel that sends
+    a confirmation without words (Alexa's YesIntent) is explicit.
     """
     if not request.text.strip():
         return request.intent is Intent.CONFIRM
-    allowed = {plain(p) for p in words.listed("explicit_yes")}
-    return plain(request.text) in allowed
+    return _made_of(plain(request.text), words.listed("explicit_yes"), words.listed("yes_also"))
 
 
 def is_no(request: Request, words: Responses) -> bool:
@@ -77,6 +78,33 @@ def is_no(request: Request, words: Responses) -> bool:
     return bool(said) and any(
         said == plain(p) or said.startswith(plain(p) + " ") for p in words.listed("no")
     )
+
+
+def is_leaving(request: Request, words: Responses) -> bool:
+    """ "Stop", "cancel that", "never mind, goodbye", "no, that's all": the shopper is done.
+
+    A bare "no" is not: it answers the question and the shopper may go on shopping.
+    """
+    if request.intent is Intent.CANCEL:
+        return True
+    if request.items or request.unmatched or not request.text.strip():
+        return False
+    return _made_of(plain(request.text), words.listed("leaving"), words.listed("leaving_also"))
+
+
+def _made_of(text: str, main: Sequence[str], also: Sequence[str]) -> bool:
+    """Whether the words are all phrases of `main` or `also`, with at least one of `main`."""
+    said = text.split()
+    phrases = [(tuple(plain(p).split()), True) for p in main]
+    phrases += [(tuple(plain(p).split()), False) for p in also]
+    # reach[i]: whether said[:i] is covered, without (False) or with (True) a main phrase.
+    reach: list[set[bool]] = [set() for _ in range(len(said) + 1)]
+    reach[0].add(False)
+    for i in range(len(said)):
+        for phrase, is_main in phrases if reach[i] else ():
+            if phrase and tuple(said[i : i + len(phrase)]) == phrase:
+                reach[i + len(phrase)].update(seen or is_main for seen in reach[i])
+    return True in reach[len(said)]
 
 
 def spoken_label(products: Sequence[Product]) -> list[str]:

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from catalog.match import match_option
 from catalog.model import Amount
+from catalog.options import read_options
 from catalog.request import Intent, Item, OptionValue, Request
+from catalog.segment import clean
+from catalog.segment import words as split_words
 from catalog.text import normalize
 from orders.carts import PricedLine, add_to_cart, clear_cart, remove_line, set_quantity
 from orders.dialog_answers import read_count, says
@@ -71,11 +74,22 @@ def context_reply(turn: Turn, request: Request) -> Reply | None:
         return None
     resolved = [item for item in request.items if item.product_id is not None]
     said = _Said(text, request, resolved, turn.last_line())
-    for rule in (_make_that, _another, _instead, _remove_last, _how_much):
+    for rule in (_bare_options, _make_that, _another, _instead, _remove_last, _how_much):
         reply = rule(turn, said)
         if reply is not None:
             return reply
     return None
+
+
+def _bare_options(turn: Turn, said: _Said) -> Reply | None:
+    """Options without a product change the last line: "make that a large", "make it oat
+    milk", "change the size to small", "an extra shot"."""
+    last = said.last
+    bare = [i for i in said.request.items if i.product_id is None and i.options]
+    if last is None or said.resolved or said.request.unmatched or not bare:
+        return None
+    changes = _option_changes(turn, said.request, last)
+    return change_options(turn, last, changes) if changes else None
 
 
 def _make_that(turn: Turn, said: _Said) -> Reply | None:
@@ -120,7 +134,9 @@ def _instead(turn: Turn, said: _Said) -> Reply | None:
 
 
 def _remove_last(turn: Turn, said: _Said) -> Reply | None:
-    """ "Remove the last thing", "take that off"."""
+    """ "Remove the last thing", "take that off" (a bare "cancel that" is a goodbye)."""
+    if said.request.intent is Intent.CANCEL:
+        return None
     removing = said.request.intent is Intent.REMOVE_ITEMS or _REMOVE_WORDS.search(said.text)
     if not removing or said.resolved or not says(said.text, turn.words.listed("last_thing")):
         return None
@@ -142,6 +158,11 @@ def _option_changes(turn: Turn, request: Request, line: PricedLine) -> dict[str,
     offered = {g.id: g for g in turn.catalog.groups_of(product)}
     for item in request.items:
         changes.update({g: v for g, v in item.options.items() if g in offered})
+    # Read again against the line, so "an extra shot" counts from the shots it has.
+    current = {**product.defaults, **{o.group: o.choice for o in line.options}}
+    changes.update(
+        read_options(clean(split_words(request.text)), tuple(offered.values()), defaults=current)
+    )
     words = " ".join(w for w in normalize(request.text).split() if w not in _CHANGE_WORDS)
     if words:
         for group in offered.values():

@@ -170,7 +170,10 @@ def load_responses(locale: str = "en", *, directory: Path = RESPONSES_DIR) -> Re
         found = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
         raise ResponsesMissing(f"no responses for locale {locale!r} (have: {found})")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    lists = ("explicit_yes", "no", "cheaper", "pricier", "asap", "home_store", "another")
+    lists = (
+        *("explicit_yes", "yes_also", "no", "leaving", "leaving_also"),
+        *("cheaper", "pricier", "asap", "home_store", "another"),
+    )
     return Responses(
         language=str(data.get("language", name)),
         templates={key: _template(key, value) for key, value in data["responses"].items()},

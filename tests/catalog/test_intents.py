@@ -33,6 +33,12 @@ def cue(text: str) -> Intent:
         ("make me two lattes", Intent.ADD_ITEMS),
         ("help", Intent.HELP),
         ("two lattes", Intent.ADD_ITEMS),
+        ("never mind, goodbye", Intent.CANCEL),
+        ("that's all, bye", Intent.CANCEL),
+        ("ok see you later", Intent.CANCEL),
+        ("good night", Intent.CANCEL),
+        ("nothing else thanks", Intent.CHECKOUT),
+        ("cancel my order", Intent.CANCEL),
     ],
 )
 def test_detect(text: str, intent: Intent) -> None:
@@ -77,3 +83,9 @@ def test_cue_words_for_vocabularies() -> None:
     vocabulary = cue_words()
     assert {"remove", "usual", "hours", "cart", "yes"} <= vocabulary
     assert all(w.isalpha() for w in vocabulary)
+
+
+@pytest.mark.parametrize("text", ["a latte, bye", "bye the way a latte", "good coffee"])
+def test_a_goodbye_is_the_whole_turn(text: str) -> None:
+    """Farewell words end a turn only when nothing else is said."""
+    assert cue(text) is not Intent.CANCEL

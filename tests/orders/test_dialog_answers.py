@@ -11,6 +11,7 @@ from catalog.model import Product, Store
 from catalog.request import Intent, Request
 from orders.dialog_answers import (
     explicit_yes,
+    is_leaving,
     is_no,
     parse_pickup_time,
     pick_candidate,
@@ -31,13 +32,43 @@ HARBOR = Store("harbor", "Bench Coffee Harbor Avenue", address="400 Harbor Avenu
 
 
 @pytest.mark.parametrize(
-    "text", ["yes", "Yes, please!", "yeah", "place it", "sure", "Sure thing.", "yes place it"]
+    "text",
+    [
+        "yes",
+        "Yes, please!",
+        "yeah",
+        "place it",
+        "sure",
+        "Sure thing.",
+        "yes place it",
+        "yes please, place the order",
+        "yes, go ahead",
+        "yeah place my order",
+        "sure, that's all",
+        "go ahead",
+        "Yes. Yes, that's it.",
+    ],
 )
 def test_explicit_yes(text: str) -> None:
     assert explicit_yes(Request(Intent.CONFIRM, text=text), WORDS)
 
 
-@pytest.mark.parametrize("text", ["uh huh", "ok", "I guess", "fine", "yes and a latte", "maybe"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "uh huh",
+        "ok",
+        "I guess",
+        "fine",
+        "yes and a latte",
+        "maybe",
+        "that's all",
+        "go ahead and wait",
+        "yeah no",
+        "yes but not yet",
+        "sure, not yet",
+    ],
+)
 def test_not_an_explicit_yes(text: str) -> None:
     assert not explicit_yes(Request(Intent.CONFIRM, text=text), WORDS)
 
@@ -51,6 +82,23 @@ def test_a_yes_intent_without_words_is_explicit() -> None:
 @pytest.mark.parametrize("text", ["no", "No thanks", "not yet", "neither", "nope, wait"])
 def test_no(text: str) -> None:
     assert is_no(Request(Intent.UNKNOWN, text=text), WORDS)
+
+
+@pytest.mark.parametrize(
+    "text", ["never mind, goodbye", "that's all, bye", "nothing else thanks", "no, that's all"]
+)
+def test_leaving(text: str) -> None:
+    assert is_leaving(Request(Intent.UNKNOWN, text=text), WORDS)
+
+
+@pytest.mark.parametrize("text", ["no", "no thanks", "not yet", "wait", "nothing else matters"])
+def test_not_leaving(text: str) -> None:
+    assert not is_leaving(Request(Intent.UNKNOWN, text=text), WORDS)
+
+
+def test_a_cancel_is_leaving_and_items_are_not() -> None:
+    assert is_leaving(Request(Intent.CANCEL), WORDS)
+    assert not is_leaving(Request(Intent.CHECKOUT, text="that's all", unmatched=("x",)), WORDS)
 
 
 def test_cancel_and_deny_intents_are_a_no() -> None:

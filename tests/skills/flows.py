@@ -111,7 +111,7 @@ def latte_for_pickup(shop: Shop, connect: Connect) -> None:
     said = alexa.intent(
         "AddItemsIntent", product="grande oat latte with an extra shot", pickup_time="08:30"
     )
-    assert said.speech.startswith("Added a Grande Caffè Latte with Oat Milk.")
+    assert said.speech.startswith("Added a Grande Caffè Latte with Oat Milk and Double Shot.")
     assert cart(shop, me)[0].startswith("1 latte: grande, oat")
     said = alexa.intent("CheckoutIntent")
     assert "for pickup at Main Street at 8:30 AM. Shall I place it?" in said.speech
@@ -324,7 +324,7 @@ def store_info_help_and_leaving(shop: Shop, connect: Connect) -> None:
     alexa.intent("AddItemsIntent", product="croissant")
     alexa.intent("CheckoutIntent")
     said = alexa.intent("AMAZON.CancelIntent")
-    assert said.speech == "OK, I haven't placed it. Your cart is saved."
+    assert said.speech == "OK, I haven't placed it. Your cart is saved. Goodbye!"
     assert said.ends
     assert orders(shop, me) == []
     assert cart(shop, me) == ["1 butter-croissant: warmed"]

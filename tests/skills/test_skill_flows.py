@@ -36,14 +36,6 @@ def test_flow(name: str, sessions: sessionmaker[Session], clock: FakeClock) -> N
     ALL_FLOWS[name](shop, connector(shop))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known failure outside skills/: the parser reads 'an extra shot' as shots=single with "
-        "amount extra, the coffee catalog's shots group takes no amounts, so pricing refuses it "
-        "(OptionInvalid) and the dialogue drops the option; the app's mic does the same"
-    ),
-)
 def test_the_extra_shot_reaches_the_cart(sessions: sessionmaker[Session], clock: FakeClock) -> None:
     shop = load_shop(sessions, clock)
     alexa = connector(shop)(None)
@@ -52,4 +44,5 @@ def test_the_extra_shot_reaches_the_cart(sessions: sessionmaker[Session], clock:
     alexa.intent("AddItemsIntent", product="grande oat latte with an extra shot")
     with shop.sessions() as db:
         [line] = read_cart(db, customer, catalog=shop.catalog).lines
-    assert "shots" in {option.group for option in line.options}
+    # The coffee catalog's shots take no amounts: one more than a latte's single is a double.
+    assert ("shots", "double") in {(option.group, option.choice) for option in line.options}

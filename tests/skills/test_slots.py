@@ -82,7 +82,7 @@ def test_words_entity_resolution_did_not_match_go_through_the_parser(coffee: Cat
     assert dict(item.options) == {
         "size": OptionValue("grande"),
         "milk": OptionValue("oat"),
-        "shots": OptionValue("single", Amount.EXTRA),
+        "shots": OptionValue("double"),  # shots take no amounts: one more than a single
     }
     assert got.time_query == "at 8:30"
 
@@ -116,7 +116,7 @@ def test_an_option_nothing_resolves_goes_to_the_parser_with_its_amount(coffee: C
     got = request(coffee, "AddItemsIntent", product="latte", option_shots="shot", amount="extra")
     [item] = got.items
     assert item.product_id == "latte"
-    assert dict(item.options) == {"shots": OptionValue("single", Amount.EXTRA)}
+    assert dict(item.options) == {"shots": OptionValue("double")}
 
 
 def test_options_alone_answer_what_size(bench: Catalog) -> None:
