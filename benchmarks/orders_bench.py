@@ -3,15 +3,18 @@
     python benchmarks/orders_bench.py [--seconds 10] [--clients 64] [--postgres-url URL]
 
 For each database it starts real uvicorn servers (subprocesses on 127.0.0.1): SQLite with one
-worker, PostgreSQL with two. 64 concurrent clients (httpx, asyncio) each act as their own
-customer and loop: add two items (one with options), then check out with a fresh
-Idempotency-Key and confirm=true. In the same run, the same clients hit GET /v1/health, a
-trivial JSON endpoint of the same app: the framework ceiling on this machine.
+worker, PostgreSQL with two. 64 concurrent clients (asyncio, one keep-alive connection each,
+benchmarks/lean_http.py) each act as their own customer and loop: add two items (one with
+options), then check out with a fresh Idempotency-Key and confirm=true. In the same run, the
+same clients hit GET /v1/health, a trivial JSON endpoint of the same app: the framework ceiling
+on this machine.
 
 Printed: checkouts/s, API requests/s (3 per checkout), p50/p99 latency of the checkout request
 and of the whole flow, and the ratio of the checkout run's request rate to the ceiling's
 (both are requests/s through the same app, client and machine). PASS/FAIL against the
 targets for PostgreSQL with 2 workers: >= 300 checkouts/s, p99 <= 100 ms, ratio >= 0.25.
+Then the floors (benchmarks/floors.py): the SQL round trips of one flow, the CPU of one round
+trip, and the lower bound of CPU per checkout they give with what the run measured.
 The PostgreSQL part runs in a fresh schema of the database at --postgres-url (default:
 $VOICECART_TEST_POSTGRES_URL), dropped afterwards; without a URL it is skipped.
 """
@@ -22,7 +25,6 @@ import argparse
 import asyncio
 import os
 import socket
-import ssl
 import statistics
 import subprocess
 import sys
@@ -42,6 +44,8 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.floors import Floors, measure_floors  # noqa: E402
+from benchmarks.lean_http import Connection  # noqa: E402
 from catalog.demo import load_demo_store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
@@ -201,43 +205,47 @@ async def measure(
 ) -> tuple[Run, Run]:
     """The ceiling (GET /v1/health), then the checkout flow, with the same clients.
 
-    Each simulated client has its own httpx.AsyncClient (one keep-alive connection): one
-    client shared by 64 tasks spends about 2.5 times the CPU per request in its pool.
+    Each simulated client has its own keep-alive connection (benchmarks/lean_http.py: httpx
+    cost the client ~1.8 ms of CPU per request, several times the server's trivial endpoint,
+    and took that CPU from the server on this 2-core machine).
     """
-    context = ssl.create_default_context()  # made once: creating one per client costs ~0.1 s
-    clients = [httpx.AsyncClient(base_url=base, timeout=30, verify=context) for _ in tokens]
+    host, port = base.removeprefix("http://").split(":")
+    clients = [await Connection.open(host, int(port)) for _ in tokens]
     try:
 
         async def health(index: int, run: Run) -> None:
             began = time.perf_counter()
-            response = await clients[index].get("/v1/health")
+            response = await clients[index].request("GET", "/v1/health")
             run.latencies.append(time.perf_counter() - began)
             run.requests += 1
             run.flows += 1
-            run.errors += response.status_code != 200
+            run.errors += response.status != 200
 
         async def shop(index: int, run: Run) -> None:
             client, auth = clients[index], {"Authorization": f"Bearer {tokens[index]}"}
             began = time.perf_counter()
-            codes = [
-                (await client.post("/v1/cart/items", json=item, headers=auth)).status_code
+            added = [
+                await client.request("POST", "/v1/cart/items", json_body=item, headers=auth)
                 for item in ITEMS
             ]
+            codes = [response.status for response in added]
             headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
             checkout_began = time.perf_counter()
-            response = await client.post("/v1/checkout", json={"confirm": True}, headers=headers)
+            response = await client.request(
+                "POST", "/v1/checkout", json_body={"confirm": True}, headers=headers
+            )
             ended = time.perf_counter()
             run.latencies.append(ended - checkout_began)
             run.flow_latencies.append(ended - began)
             run.requests += 3
             run.flows += 1
-            run.errors += sum(code != 200 for code in codes) + (response.status_code != 201)
+            run.errors += sum(code != 200 for code in codes) + (response.status != 201)
 
         ceiling = await drive(len(tokens), seconds, warmup, health, pid)
         checkout = await drive(len(tokens), seconds, warmup, shop, pid)
     finally:
         for client in clients:
-            await client.aclose()
+            await client.close()
     return ceiling, checkout
 
 
@@ -309,11 +317,38 @@ def report(name: str, ceiling: Run, checkout: Run, *, judge: bool) -> bool:
     return all(passed for _, passed in checks)
 
 
-def bench(url: str, workers: int, args: argparse.Namespace) -> tuple[Run, Run]:
-    """Prepare the database, serve it, measure."""
+def bench(url: str, workers: int, args: argparse.Namespace) -> tuple[Run, Run, Floors]:
+    """Prepare the database, serve it, measure; then the floors, in this process."""
     tokens = prepare(url, args.clients)
     with server(url, workers) as (base, pid):
-        return uvloop.run(measure(base, pid, tokens, args.seconds, args.warmup))
+        ceiling, checkout = uvloop.run(measure(base, pid, tokens, args.seconds, args.warmup))
+    return ceiling, checkout, measure_floors(url, tokens[0], ITEMS)
+
+
+def report_floors(floors: Floors, ceiling: Run, checkout: Run, workers: int) -> None:
+    """What a checkout must cost at least here, and the rate that allows (see floors.py)."""
+    flows, requests = checkout.flows, ceiling.requests
+    database = checkout.cpu.get("postgres", 0.0) * 1000 / flows if flows else 0.0
+    http = ceiling.cpu.get("server", 0.0) * 1000 / requests if requests else 0.0
+    cpus = os.cpu_count() or 1
+    floor = database + 3 * http + floors.round_trips * floors.driver_ms
+    print(
+        f"floors, measured here      {floors.round_trips} SQL round trips in "
+        f"{floors.transactions} transactions per checkout flow (request path)"
+    )
+    print(
+        f"  per round trip, client   {floors.driver_ms:.3f} ms raw driver, "
+        f"{floors.core_ms:.3f} ms SQLAlchemy Core"
+    )
+    print(f"  per trivial request      {http:.2f} ms HTTP server (x3 per flow)")
+    print(f"  database per flow        {database:.2f} ms (as measured in the checkout run)")
+    print(
+        f"  lower bound per flow     {floor:.2f} ms of CPU -> at most "
+        f"{cpus * 1000 / floor:.0f} checkouts/s on {cpus} CPUs, with a raw driver and no ORM,"
+        f" no client, {workers} worker(s)"
+        if floor
+        else "  lower bound              n/a"
+    )
 
 
 def main() -> int:
@@ -340,14 +375,17 @@ def main() -> int:
         f"warm-up; {os.cpu_count()} CPUs, load average {load} before the run"
     )
     with tempfile.TemporaryDirectory() as folder:
-        ceiling, checkout = bench(sqlite_url(folder), 1, args)
+        ceiling, checkout, floors = bench(sqlite_url(folder), 1, args)
     report("SQLite, 1 worker", ceiling, checkout, judge=False)
+    report_floors(floors, ceiling, checkout, 1)
     if not args.postgres_url:
         print("\nPostgreSQL skipped: pass --postgres-url or set VOICECART_TEST_POSTGRES_URL")
         return 0
     with postgres_schema(args.postgres_url) as url:
-        ceiling, checkout = bench(url, 2, args)
-    return 0 if report("PostgreSQL, 2 workers", ceiling, checkout, judge=True) else 1
+        ceiling, checkout, floors = bench(url, 2, args)
+    passed = report("PostgreSQL, 2 workers", ceiling, checkout, judge=True)
+    report_floors(floors, ceiling, checkout, 2)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
