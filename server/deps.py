@@ -59,6 +59,18 @@ async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def end_read(session: Session) -> None:
+    """End a dependency's read transaction, returning its connection to the pool.
+
+    The route's own work runs in a later thread hop. A request waiting for a free thread
+    must not sit on a pooled connection meanwhile: with more requests in flight than
+    connections, that starves the threads that would release them (QueuePool timeouts).
+    Objects read stay usable (the sessions do not expire them on commit).
+    """
+    if session.in_transaction():
+        session.commit()
+
+
 async def get_catalog(services: ServicesDep, session: SessionDep) -> CatalogSnapshot:
     """The current catalog snapshot (re-read when `catalog load` bumped the version).
 
@@ -67,7 +79,14 @@ async def get_catalog(services: ServicesDep, session: SessionDep) -> CatalogSnap
     snapshot = services.catalogs.fresh()
     if snapshot is not None:
         return snapshot
-    return await run_in_threadpool(services.catalogs.get, session)
+    return await run_in_threadpool(_read_catalog, services.catalogs, session)
+
+
+def _read_catalog(catalogs: CatalogCache, session: Session) -> CatalogSnapshot:
+    """The catalog snapshot, with the read ended (see end_read)."""
+    snapshot = catalogs.get(session)
+    end_read(session)
+    return snapshot
 
 
 CatalogDep = Annotated[CatalogSnapshot, Depends(get_catalog)]
@@ -83,10 +102,7 @@ def current_customer(
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
     customer = customer_for_token(session, credentials.credentials)
-    # End the read: the route's own work runs in another thread hop, and a request waiting
-    # for a free thread must not sit on a pooled connection meanwhile (with more clients
-    # than connections, that starves the threads that would release them).
-    session.commit()
+    end_read(session)
     if customer is None:
         raise NotAuthenticated("the token is not valid (revoked, or never issued)")
     return customer

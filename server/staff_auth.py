@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from orders import staff as staff_accounts
 from orders.errors import LoginFailed, NotPermitted
 from orders.staff import SESSION_LIFETIME, StaffIdentity
-from server.deps import ServicesDep, SessionDep
+from server.deps import ServicesDep, SessionDep, end_read
 
 COOKIE = "vc_staff"
 LOGIN_CSRF_COOKIE = "vc_login_csrf"
@@ -41,7 +41,9 @@ def staff_from_cookie(
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    return staff_accounts.identify(session, token, clock=services.clock)
+    staff = staff_accounts.identify(session, token, clock=services.clock)
+    end_read(session)
+    return staff
 
 
 MaybeStaffDep = Annotated[StaffIdentity | None, Depends(staff_from_cookie)]
