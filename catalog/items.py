@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from catalog.match import Match, ProductIndex, is_ambiguous
 from catalog.model import Amount, Catalog, OptionGroup
 from catalog.numbers import ARTICLES, Quantity, read_quantity
-from catalog.options import Mention, assign, canon, find_mentions, phrase_table
+from catalog.option_phrases import canon, phrase_table
+from catalog.options import Mention, assign, find_mentions
 from catalog.request import Item
 from catalog.segment import PAUSE
 from catalog.segment import words as split_words

@@ -3,50 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from catalog.model import Amount, OptionGroup
-from catalog.numbers import UNITS, word_value
+from catalog.numbers import word_value
+from catalog.option_counts import added_units, step_choice
+from catalog.option_phrases import AMOUNT_PHRASES, PhraseTable, canon, phrase_table
 from catalog.request import OptionValue
-from catalog.segment import words, wordset
-from catalog.text import stem
+from catalog.segment import wordset
 
-AMOUNT_PHRASES: tuple[tuple[tuple[str, ...], Amount], ...] = tuple(
-    (tuple(phrase.split()), amount)
-    for amount, phrases in (
-        (
-            Amount.LIGHT,
-            "just a little bit of|a little bit of|a tiny bit of|little bit of|a little bit|"
-            "just a bit of|a bit of|bit of|a touch of|a splash of|a dash of|a drop of|a little|"
-            "light on the|light on|easy on the|easy on|go easy on the|less|light|lite|little",
-        ),
-        (Amount.REGULAR, "a normal amount of|some|regular|normal"),
-        (
-            Amount.EXTRA,
-            "a whole lot of|a lot of|lots and lots of|lots of|lot of|a lot|loads of|load of|"
-            "plenty of|tons of|a ton of|heaps of|a bunch of|a good amount of|extra|more|heavy|"
-            "additional|lots|loads",
-        ),
-        (
-            Amount.NONE,
-            "leave out the|without any|without the|without|with no|hold the|skip the|"
-            "minus the|minus|no|none|zero|nix the",
-        ),
-    )
-    for phrase in phrases.split("|")
-)
-"""Amount words before an option ("a bit of" is light, "lots of" extra, "hold the" none)."""
+# canon is re-exported: callers that read options compare tokens the same way (voice.labels).
+__all__ = ["ANY_CHOICE", "MEASURES", "Mention", "assign", "canon", "find_mentions", "read_options"]
 
 _AMOUNTS_BY_FIRST: dict[str, list[tuple[tuple[str, ...], Amount]]] = {}
 for _phrase, _amount in AMOUNT_PHRASES:
     _AMOUNTS_BY_FIRST.setdefault(_phrase[0], []).append((_phrase, _amount))
 """AMOUNT_PHRASES by first word, in their order (only phrases starting with a word can match)."""
-
-AMOUNT_WORDS = frozenset(w for phrase, _ in AMOUNT_PHRASES for w in phrase)
-"""Every amount word, for speech-engine vocabularies (choice words come from the catalog)."""
 
 MEASURES = wordset(
     "pump pumps packet packets spoon spoons spoonful spoonfuls teaspoon teaspoons squirt "
@@ -54,14 +28,10 @@ MEASURES = wordset(
 )
 """Counted measures of an option ("two pumps of vanilla"): the count is not the quantity."""
 _LISTS = frozenset({"or", "nor"})
-_WEAK = AMOUNT_WORDS | frozenset({"with", "and", "the", "a", "an", "of", "not", "in", "on"})
 _GLUE = frozenset({"the", "any", "of"})
 _FUZZY_MIN_CHARS = 5
 _FUZZY_SCORE = 86.0
 _RELAXED_SCORE = 75.0
-_MULTIPLES = {"single": 1, "double": 2, "triple": 3, "quad": 4, "quadruple": 4}
-"""Words that count a choice ("Double Shot") as digits do ("2 shots")."""
-_ADD_VERBS = frozenset({"add", "adding"})
 _RELAXED_AFTER = frozenset({Amount.LIGHT, Amount.EXTRA})
 """Amounts after which an option must follow ("a bit of", "lots of"); "some" and "no" also
 come before products and other words, so they get no relaxed matching."""
@@ -84,71 +54,8 @@ class Mention:
         return tuple(dict.fromkeys(group for group, _ in self.candidates))
 
 
-@dataclass(frozen=True)
-class PhraseTable:
-    """Canonical word tuples -> (group, choice) pairs, and each group's head nouns."""
-
-    phrases: Mapping[tuple[str, ...], tuple[tuple[str, str], ...]]
-    nouns: Mapping[str, frozenset[str]]
-    longest: int
-    by_initial: Mapping[str, tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...]] = (
-        field(default_factory=dict)
-    )
-    """The phrases again, by their first letter (a close spelling must share it)."""
-
-
 ANY_CHOICE = ""
 """The choice of a mention that names only the group ("an extra shot", "no ice")."""
-
-
-def canon(token: str) -> str:
-    """A token's comparison form: digits for numbers, "oz" for ounces, singular nouns."""
-    value = word_value(token)
-    if value is not None and value == int(value):
-        return str(int(value))
-    if UNITS.get(token) == "ounce":
-        return "oz"
-    return stem(token)
-
-
-def canon_words(text: str) -> tuple[str, ...]:
-    """The canonical tuple of a catalog phrase ("12 oz" -> ("12", "oz"))."""
-    return tuple(canon(t) for t in words(text.replace("-", " ")) if t != ",")
-
-
-@lru_cache(maxsize=256)
-def phrase_table(groups: tuple[OptionGroup, ...]) -> PhraseTable:
-    """Every way to say each choice of these groups, built once per set of groups."""
-    table: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    nouns: dict[str, frozenset[str]] = {}
-    for group in groups:
-        name = canon_words(group.name)
-        own = frozenset(name) | frozenset(canon_words(group.id))
-        nouns[group.id] = frozenset(name[-1:]) | frozenset(canon_words(group.id))
-        for choice in group.choices:
-            for phrase in _choice_phrases(choice.name, choice.id, choice.aliases, own):
-                pairs = table.setdefault(phrase, [])
-                if (group.id, choice.id) not in pairs:
-                    pairs.append((group.id, choice.id))
-    longest = max((len(p) for p in table), default=0)
-    phrases = {k: tuple(v) for k, v in table.items()}
-    initials: dict[str, list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]] = {}
-    for phrase, found in phrases.items():
-        initials.setdefault(phrase[0][:1], []).append((phrase, found))
-    by_initial = {k: tuple(v) for k, v in initials.items()}
-    return PhraseTable(phrases, nouns, longest, by_initial)
-
-
-def _choice_phrases(
-    name: str, choice_id: str, aliases: Iterable[str], nouns: frozenset[str]
-) -> set[tuple[str, ...]]:
-    """Name, id, aliases, and the name without the group's words ("Skim Milk" -> "skim")."""
-    phrases = {canon_words(text) for text in (name, choice_id, *aliases)}
-    for phrase in list(phrases):
-        short = tuple(w for w in phrase if w not in nouns)
-        if short and short != phrase and not set(short) <= _WEAK and not short[0].isdigit():
-            phrases.add(short)
-    return {p for p in phrases if p}
 
 
 def find_mentions(tokens: Sequence[str], groups: Sequence[OptionGroup]) -> list[Mention]:
@@ -397,34 +304,6 @@ def read_options(
     return assign(find_mentions(tokens, groups), groups, defaults=defaults)
 
 
-def added_units(tokens: Sequence[str], groups: Sequence[OptionGroup]) -> list[str]:
-    """ "add a shot" is one more shot ("add an extra shot"), not the "one shot" choice.
-
-    Only for groups counted in units ("shot"); "a shot of vanilla" measures a syrup.
-    """
-    nouns = counted_nouns(tuple(groups))
-    out = list(tokens)
-    for i in range(len(out) - 3, -1, -1):
-        count, noun = out[i + 1], out[i + 2]
-        after = out[i + 3] if i + 3 < len(out) else ""
-        if out[i] not in _ADD_VERBS or canon(noun) not in nouns or after == "of":
-            continue
-        if count in {"a", "an"}:
-            out[i + 1 : i + 2] = ["an", "extra"]
-        elif word_value(count) is not None:
-            out.insert(i + 2, "extra")
-    return out
-
-
-@lru_cache(maxsize=64)
-def counted_nouns(groups: tuple[OptionGroup, ...]) -> frozenset[str]:
-    """Nouns of groups counted in units, without amounts ("shot"): "add a shot" is one more."""
-    table = phrase_table(groups)
-    return frozenset(
-        n for g in groups if not g.amounts and choice_counts(g) for n in table.nouns[g.id]
-    )
-
-
 def _steps(mention: Mention, group: OptionGroup, choice: str) -> bool:
     """Whether a mention asks for more of a group that takes no amounts ("an extra shot")."""
     return (
@@ -433,40 +312,6 @@ def _steps(mention: Mention, group: OptionGroup, choice: str) -> bool:
         and not group.amounts
         and len(group.choices) > 1
     )
-
-
-def choice_counts(group: OptionGroup) -> dict[str, int]:
-    """How many each choice counts ("Double Shot", "2 shots" -> 2); only choices that say."""
-    nouns = phrase_table((group,)).nouns[group.id]
-    counts: dict[str, int] = {}
-    for choice in group.choices:
-        for text in (choice.name, choice.id, *choice.aliases):
-            phrase = canon_words(text)
-            pairs = zip(phrase, (*phrase[1:], ""), strict=True)
-            found = [
-                _MULTIPLES.get(w) or (int(w) if w.isdigit() and nxt in nouns else None)
-                for w, nxt in pairs
-            ]
-            count = next((c for c in found if c), None)
-            if count is not None:
-                counts.setdefault(choice.id, count)
-    return counts
-
-
-def step_choice(group: OptionGroup, base: str | None, more: int) -> str:
-    """The choice `more` steps above `base` (else the first choice).
-
-    Counted choices step by count (a Single Shot and two more is a Triple Shot); others by
-    their order in the catalog. Past the last choice, the last one.
-    """
-    ids = [c.id for c in group.choices]
-    start = base if base in ids else ids[0]
-    counts = choice_counts(group)
-    if start in counts:
-        wanted = counts[start] + more
-        fits = [c for c in ids if c in counts and counts[c] <= wanted]
-        return max(fits, key=lambda c: counts[c])
-    return ids[min(ids.index(start) + more, len(ids) - 1)]
 
 
 def _fill(value: OptionValue, group: OptionGroup, defaults: Mapping[str, str]) -> OptionValue:

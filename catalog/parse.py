@@ -18,7 +18,9 @@ from catalog.items import GLUE, LEAD_WORDS, OPTION_HEADS, ItemReader, Reading, i
 from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.numbers import NUMBER_WORDS, number_words, read_quantity
-from catalog.options import AMOUNT_WORDS, added_units, find_mentions
+from catalog.option_counts import added_units
+from catalog.option_phrases import AMOUNT_WORDS
+from catalog.options import find_mentions
 from catalog.request import Intent, Item, ReorderTarget, Request
 from catalog.segment import (
     CORRECTION_CUES,

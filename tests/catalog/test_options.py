@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.model import Amount, Choice, OptionGroup
-from catalog.options import (
-    added_units,
-    assign,
-    choice_counts,
-    find_mentions,
-    read_options,
-    step_choice,
-)
+from catalog.options import assign, find_mentions, read_options
 from catalog.request import OptionValue
 from catalog.segment import clean, words
 
@@ -142,15 +135,6 @@ TRIPLE = OptionGroup(
         Choice("triple", "Triple Shot"),
     ),
 )
-ICE = OptionGroup(
-    "ice", "Ice", (Choice("light", "Light Ice"), Choice("ice", "Ice"), Choice("extra", "Lots"))
-)
-
-
-def test_choices_count_by_digits_and_multiples() -> None:
-    """ "2 shots" and "Triple Shot" count; "12 oz" is no count of a size."""
-    assert choice_counts(TRIPLE) == {"single": 1, "double": 2, "triple": 3}
-    assert choice_counts(SIZE) == {}
 
 
 @pytest.mark.parametrize(
@@ -178,19 +162,3 @@ def test_more_of_a_counted_group_steps_up(
 def test_more_of_a_group_with_amounts_stays_an_amount() -> None:
     """Milk takes amounts, so "extra milk" is still the default milk, extra."""
     assert options("extra milk") == {"milk": ("whole", "extra")}
-
-
-def test_groups_without_counts_step_in_catalog_order() -> None:
-    """A group with no counted choices steps to the next choice, and stops at the last."""
-    assert step_choice(ICE, "ice", 1) == "extra"
-    assert step_choice(ICE, "extra", 2) == "extra"
-    assert step_choice(ICE, None, 1) == "ice"
-
-
-def test_add_a_unit_is_one_more_not_a_measure() -> None:
-    """ "add a shot" reads as "an extra shot"; "a shot of" measures something else."""
-    assert added_units(["add", "a", "shot"], (TRIPLE,)) == ["add", "an", "extra", "shot"]
-    assert added_units(["add", "two", "shots"], (TRIPLE,)) == ["add", "two", "extra", "shots"]
-    unchanged = ["add", "a", "shot", "of", "vanilla"]
-    assert added_units(unchanged, (TRIPLE,)) == unchanged
-    assert added_units(["add", "a", "milk"], (MILK,)) == ["add", "a", "milk"]
