@@ -163,6 +163,10 @@ def _option_changes(turn: Turn, request: Request, line: PricedLine) -> dict[str,
     changes.update(
         read_options(clean(split_words(request.text)), tuple(offered.values()), defaults=current)
     )
+    if changes:
+        return changes
+    # Last resort, for words the parser could not place: a loose match per group. Only when
+    # nothing was read above: "add a shot" must not also match the size "Short".
     words = " ".join(w for w in normalize(request.text).split() if w not in _CHANGE_WORDS)
     if words:
         for group in offered.values():

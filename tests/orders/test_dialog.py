@@ -15,9 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.demo import load_demo_catalog
+from catalog.match import ProductIndex
 from orders import tables
+from orders.carts import read_cart
+from orders.catalog_store import CatalogCache, load_catalog_into
 from orders.dialog import Reply
 from orders.dialog_pin import set_voice_pin
 from orders.dialog_tables import UnmatchedPhrase
@@ -30,6 +34,7 @@ from tests.orders.dialog_fixtures import (  # noqa: F401  (fixtures)
     request_from,
     talk_fixture,
 )
+from tests.orders.factories import FakeClock
 
 TURN_KEYS = frozenset(
     [
@@ -163,3 +168,25 @@ def _listed(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+@pytest.mark.parametrize("follow_up", ["add a shot", "an extra shot", "make it an extra shot"])
+def test_a_shot_for_the_drink_in_the_cart_changes_only_the_shots(
+    follow_up: str, session: Session, sessions: sessionmaker[Session], clock: FakeClock
+) -> None:
+    # The demo coffee menu has a "Short" size and an "Extra Hot" temperature: words left over
+    # from "add a shot" must not be matched loosely against them.
+    coffee = load_demo_catalog("coffee")
+    load_catalog_into(session, coffee, source="demo", clock=clock)
+    catalog = CatalogCache().get(session).catalog
+    session.commit()
+    customer = new_shopper(session, clock, home="cafe-main-street")
+    talk = Talk(sessions, catalog, ProductIndex.from_catalog(catalog), clock, customer)
+    talk.say("a grande oat latte")
+    talk.say(follow_up)
+    with sessions() as db:
+        [line] = read_cart(db, customer, catalog=catalog).lines
+    chosen = {option.group: option.choice for option in line.options}
+    assert chosen["shots"] == "double"
+    assert chosen["size"] == "grande"
+    assert chosen["temperature"] == "hot"
