@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,7 +22,7 @@ from orders.clock import Clock, utc_now
 from orders.db import make_engine, make_sessions, require_migrated
 from orders.errors import NotAuthenticated
 from server import live
-from server.deps import Services
+from server.deps import SESSION_CLOSERS, Services
 from server.routes import alexa as alexa_route
 from server.routes import app_page, cart, catalog, health, orders, pickup, stores, voice
 from server.routes import oauth as oauth_route
@@ -83,6 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        setattr(app.state, SESSION_CLOSERS, CapacityLimiter(settings.worker_threads))
         async with live.running(app.state.live):
             yield
         await drain_connections(engine)

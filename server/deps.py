@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -38,19 +39,29 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
+SESSION_CLOSERS = "session_closers"
+"""app.state attribute: the CapacityLimiter of the threads that close sessions (see below)."""
+
+
+async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[Session]:
     """One session per request, closed as soon as the route function returns.
 
     Async on purpose: creating a session does no I/O, and neither does closing one whose use
     case committed; only a session still in a transaction is closed (rolled back) in a thread.
     That saves two thread hops on every request that changes something.
+
+    That thread comes from threads of its own (create_app's lifespan makes them), never from
+    the request threads: when every request thread waits for a pooled connection (or on
+    SQLite for the write lock), the sessions that hold them must still be able to close, or
+    the worker deadlocks until the pool timeout.
     """
     session = services.sessions()
     try:
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            closers = getattr(request.app.state, SESSION_CLOSERS, None)
+            await to_thread.run_sync(session.close, limiter=closers)
         else:
             session.close()
 

@@ -8,8 +8,9 @@ from orders import carts
 from server.deps import CatalogDep, CustomerDep, ServicesDep, SessionDep
 from server.routes import ERRORS
 from server.schemas import CartItemIn, CartOut, QuantityIn, StoreChoiceIn, option_values
+from server.session_route import SessionRoute
 
-router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
+router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS, route_class=SessionRoute)
 
 
 @router.get("")

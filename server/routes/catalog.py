@@ -11,8 +11,9 @@ from orders.errors import ProductNotFound
 from server.deps import CatalogDep
 from server.routes import ERRORS
 from server.schemas import ChoiceOut, MatchOut, OptionGroupOut, ProductOut, SearchOut
+from server.session_route import SessionRoute
 
-router = APIRouter(prefix="/catalog", tags=["catalog"], responses=ERRORS)
+router = APIRouter(prefix="/catalog", tags=["catalog"], responses=ERRORS, route_class=SessionRoute)
 
 
 @router.get("/search")

@@ -30,9 +30,10 @@ from server.deps import CatalogDep, CustomerDep, Services, ServicesDep, SessionD
 from server.events import EventBus, SubscriptionClosedError, customer_topic, get_bus
 from server.routes import ERRORS
 from server.schemas import OrderOut
+from server.session_route import SessionRoute
 from server.staff_cards import sse
 
-router = APIRouter(tags=["events"], responses=ERRORS)
+router = APIRouter(tags=["events"], responses=ERRORS, route_class=SessionRoute)
 
 PING_SECONDS = 15.0
 STREAM_SECONDS = 30 * 60

@@ -28,11 +28,12 @@ from orders import oauth
 from orders.customers import customer_for_token
 from orders.oauth import AuthorizationRequest, OAuthClient, OAuthError
 from server.deps import ServicesDep, SessionDep
+from server.session_route import SessionRoute
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/oauth", tags=["account linking"])
+router = APIRouter(prefix="/oauth", tags=["account linking"], route_class=SessionRoute)
 
 CSRF_COOKIE = "vc_oauth_csrf"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

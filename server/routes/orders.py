@@ -16,8 +16,9 @@ from orders.tables import Order
 from server.deps import CatalogDep, CustomerDep, ServicesDep, SessionDep
 from server.routes import ERRORS
 from server.schemas import CheckoutIn, OrderOut, OrderSummaryOut, ReorderIn, ReorderOut
+from server.session_route import SessionRoute
 
-router = APIRouter(tags=["orders"], responses=ERRORS)
+router = APIRouter(tags=["orders"], responses=ERRORS, route_class=SessionRoute)
 
 IdempotencyKey = Annotated[
     str,

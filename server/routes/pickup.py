@@ -13,8 +13,9 @@ from server.deps import CatalogDep, CustomerDep, ServicesDep, SessionDep
 from server.routes import ERRORS
 from server.routes.orders import IdempotencyKey, order_response
 from server.schemas import EstimateOut, OrderOut, PickupOrderIn
+from server.session_route import SessionRoute
 
-router = APIRouter(prefix="/pickup", tags=["pickup"], responses=ERRORS)
+router = APIRouter(prefix="/pickup", tags=["pickup"], responses=ERRORS, route_class=SessionRoute)
 
 
 @router.get("/estimate")

@@ -24,6 +24,7 @@ from orders.switches import read_switches
 from server.deps import Services, ServicesDep, SessionDep
 from server.events import EventBus, SubscriptionClosedError, get_bus, store_topic
 from server.routes import ERRORS
+from server.session_route import SessionRoute
 from server.staff_auth import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -40,7 +41,7 @@ from server.staff_cards import LABELS, card_html, card_payload, local_time, sse
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
+router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS, route_class=SessionRoute)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STATIC_TYPES = {"staff.js": "text/javascript", "staff.css": "text/css"}

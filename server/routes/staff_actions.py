@@ -20,10 +20,11 @@ from orders.switches import MAX_EXTRA_MINUTES, set_switches
 from server.deps import CatalogDep, ServicesDep, SessionDep
 from server.events import EventBus, get_bus, store_topic
 from server.routes import ERRORS
+from server.session_route import SessionRoute
 from server.staff_auth import CheckedStaffDep, StaffDep, wants_json
 from server.staff_cards import card_payload
 
-router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
+router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS, route_class=SessionRoute)
 
 Action = Literal["accept", "start", "ready", "picked-up", "cancel"]
 BusDep = Annotated[EventBus, Depends(get_bus)]

@@ -12,8 +12,9 @@ from orders.pickup import is_open
 from server.deps import CatalogDep, ServicesDep
 from server.routes import ERRORS
 from server.schemas import StoreOut
+from server.session_route import SessionRoute
 
-router = APIRouter(prefix="/stores", tags=["stores"], responses=ERRORS)
+router = APIRouter(prefix="/stores", tags=["stores"], responses=ERRORS, route_class=SessionRoute)
 
 
 @router.get("")

@@ -42,3 +42,22 @@ def test_requests_waiting_for_a_thread_hold_no_connection(
         with ThreadPoolExecutor(max_workers=len(shoppers)) as pool:
             codes = list(pool.map(shop, range(len(shoppers))))
     assert codes == [200] * len(shoppers)
+
+
+def test_sessions_left_in_a_read_close_while_every_request_thread_waits(
+    live_server: str, session: Session
+) -> None:
+    # GET /v1/cart ends in an open read transaction, closed after the route in a thread. If
+    # that thread came from the request threads, a request thread waiting for a connection
+    # would wait for sessions that wait for its thread (deadlock until the pool timeout).
+    shoppers = [new_shopper(session, f"reader {n}") for n in range(12)]
+    start = threading.Barrier(len(shoppers))
+    with httpx.Client(base_url=live_server, timeout=60) as client:
+
+        def read(index: int) -> int:
+            start.wait()
+            return client.get("/v1/cart", headers=shoppers[index].auth).status_code
+
+        with ThreadPoolExecutor(max_workers=len(shoppers)) as pool:
+            codes = list(pool.map(read, range(len(shoppers))))
+    assert codes == [200] * len(shoppers)
