@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
 from catalog.model import Catalog, Choice, OptionGroup, Product, Store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
@@ -175,22 +176,20 @@ def _stamp(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-async def read_stream(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], tally: Tally, stop: asyncio.Event
-) -> None:
+async def read_stream(url: str, headers: dict[str, str], tally: Tally, stop: asyncio.Event) -> None:
     """Count every event of one stream until stopped."""
-    async with client.stream(
-        "GET", url, headers=headers, timeout=httpx.Timeout(10, read=None)
-    ) as response:
-        data = ""
-        async for line in response.aiter_lines():
-            if stop.is_set():
-                return
-            if line.startswith("data: "):
-                data = line[6:]
-            elif line == "" and data:
-                _count(json.loads(data), tally, time.time())
-                data = ""
+    host, port, path = _split(url)
+    async for data in server_sent_events(host, port, path, headers):
+        if stop.is_set():
+            return
+        _count(json.loads(data), tally, time.time())
+
+
+def _split(url: str) -> tuple[str, int, str]:
+    """http://host:port/path -> (host, port, path)."""
+    address, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = address.partition(":")
+    return host, int(port), "/" + path
 
 
 def _count(event: dict[str, object], tally: Tally, now: float) -> None:
@@ -228,7 +227,6 @@ async def lane(
     slots: list[float],
     *,
     world: World,
-    client: httpx.AsyncClient,
     staff: tuple[httpx.AsyncClient, str],
     tally: Tally,
     ready_every: int,
@@ -238,29 +236,38 @@ async def lane(
     base = world.bases[index % len(world.bases)]
     store = world.stores[index % len(world.stores)]
     auth = {"Authorization": f"Bearer {token}"}
-    for number, at in enumerate(slots):
-        await asyncio.sleep(max(0.0, at - time.monotonic()))
-        if time.monotonic() > at + LATE:  # the servers cannot keep up: keep the run bounded
-            tally.errors["skipped (behind schedule)"] += 1
-            continue
-        try:
-            await client.post(f"{base}/v1/cart/items", json=LATTE, headers=auth)
-            answer = await client.post(
-                f"{base}/v1/pickup/orders",
-                json={"confirm": True, "store_id": store},
-                headers={**auth, "Idempotency-Key": f"{index}-{number}"},
-            )
-        except httpx.HTTPError as error:
-            tally.errors[type(error).__name__] += 1
-            continue
-        if answer.status_code != 201:
-            tally.errors[f"HTTP {answer.status_code}"] += 1
-            continue
-        order = answer.json()
-        tally.placed_at[order["id"]] = _stamp(order["placed_at"])
-        if index % ready_every == 0:
-            base = world.bases[(index + 1) % len(world.bases)]
-            tally.tasks.append(asyncio.create_task(make_ready(order["id"], base, staff, tally)))
+    host, port, _ = _split(base)
+    client = await Connection.open(host, port)
+    try:
+        for number, at in enumerate(slots):
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            if time.monotonic() > at + LATE:  # the servers cannot keep up: keep the run bounded
+                tally.errors["skipped (behind schedule)"] += 1
+                continue
+            try:
+                await client.request("POST", "/v1/cart/items", json_body=LATTE, headers=auth)
+                answer = await client.request(
+                    "POST",
+                    "/v1/pickup/orders",
+                    json_body={"confirm": True, "store_id": store},
+                    headers={**auth, "Idempotency-Key": f"{index}-{number}"},
+                )
+            except (OSError, asyncio.IncompleteReadError, ProtocolError) as error:
+                tally.errors[type(error).__name__] += 1
+                client = await Connection.open(host, port)
+                continue
+            if answer.status != 201:
+                tally.errors[f"HTTP {answer.status}"] += 1
+                continue
+            order = answer.json()
+            assert isinstance(order, dict)
+            tally.placed_at[order["id"]] = _stamp(order["placed_at"])
+            if index % ready_every == 0:
+                other = world.bases[(index + 1) % len(world.bases)]
+                task = asyncio.create_task(make_ready(order["id"], other, staff, tally))
+                tally.tasks.append(task)
+    finally:
+        await client.close()
 
 
 async def make_ready(
@@ -287,25 +294,18 @@ async def run_load(
     """Streams up, the scheduled orders, a drain; returns the tally and the achieved rate."""
     tally, stop = Tally(), asyncio.Event()
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=500)
-    async with (
-        httpx.AsyncClient(limits=limits, timeout=30) as client,
-        httpx.AsyncClient(limits=limits, timeout=30) as staff,
-    ):
+    async with httpx.AsyncClient(limits=limits, timeout=30) as staff:
         csrf = await staff_session(staff, world.bases[0], world.staff_email)
+        cookie = {"Cookie": "; ".join(f"{name}={value}" for name, value in staff.cookies.items())}
         readers = []
         for index, store in enumerate(world.stores):
             base = world.bases[index % len(world.bases)]
-            readers.append(
-                asyncio.create_task(
-                    read_stream(staff, f"{base}/staff/stream?store={store}", {}, tally, stop)
-                )
-            )
+            url = f"{base}/staff/stream?store={store}"
+            readers.append(asyncio.create_task(read_stream(url, cookie, tally, stop)))
         for index in range(0, len(world.tokens), ready_every):
             base = world.bases[(index + 1) % len(world.bases)]
             auth = {"Authorization": f"Bearer {world.tokens[index]}"}
-            readers.append(
-                asyncio.create_task(read_stream(client, f"{base}/v1/events", auth, tally, stop))
-            )
+            readers.append(asyncio.create_task(read_stream(f"{base}/v1/events", auth, tally, stop)))
         await asyncio.sleep(2)
         total = int(rate * duration)
         start = time.monotonic() + 0.5
@@ -313,15 +313,7 @@ async def run_load(
         for number in range(total):
             schedule.setdefault(number % len(world.tokens), []).append(start + number / rate)
         lanes = [
-            lane(
-                i,
-                slots,
-                world=world,
-                client=client,
-                staff=(staff, csrf),
-                tally=tally,
-                ready_every=ready_every,
-            )
+            lane(i, slots, world=world, staff=(staff, csrf), tally=tally, ready_every=ready_every)
             for i, slots in schedule.items()
         ]
         await asyncio.gather(*lanes)
