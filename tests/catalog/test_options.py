@@ -8,6 +8,7 @@ from catalog.model import Amount, Choice, OptionGroup
 from catalog.options import assign, find_mentions, read_options
 from catalog.request import OptionValue
 from catalog.segment import clean, words
+from tests.catalog.test_option_counts import TRIPLE
 
 SIZE = OptionGroup(
     "size",
@@ -124,17 +125,6 @@ def test_mentions_know_their_span() -> None:
     tokens = clean(words("a latte with a bit of soy milk"))
     [mention] = find_mentions(tokens, GROUPS)
     assert tokens[mention.start : mention.end] == ["a", "bit", "of", "soy", "milk"]
-
-
-TRIPLE = OptionGroup(
-    "shots",
-    "Espresso Shots",
-    (
-        Choice("single", "Single Shot", ("one shot", "solo")),
-        Choice("double", "Double Shot", ("2 shots",)),
-        Choice("triple", "Triple Shot"),
-    ),
-)
 
 
 @pytest.mark.parametrize(
