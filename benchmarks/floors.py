@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,26 +43,18 @@ def counting(engine: Engine) -> Iterator[dict[str, int]]:
     """Count statements, BEGINs and COMMITs/ROLLBACKs sent by request threads of `engine`."""
     counts = {"statements": 0, "begin": 0, "end": 0}
 
-    def request_thread() -> bool:
-        return not threading.current_thread().name.startswith("dispatcher")
+    def counter(key: str) -> Callable[..., None]:
+        def hook(*_: Any) -> None:
+            if not threading.current_thread().name.startswith("dispatcher"):
+                counts[key] += 1
 
-    def on_statement(*_: Any) -> None:
-        if request_thread():
-            counts["statements"] += 1
-
-    def on_begin(*_: Any) -> None:
-        if request_thread():
-            counts["begin"] += 1
-
-    def on_end(*_: Any) -> None:
-        if request_thread():
-            counts["end"] += 1
+        return hook
 
     hooks = [
-        ("before_cursor_execute", on_statement),
-        ("begin", on_begin),
-        ("commit", on_end),
-        ("rollback", on_end),
+        ("before_cursor_execute", counter("statements")),
+        ("begin", counter("begin")),
+        ("commit", counter("end")),
+        ("rollback", counter("end")),
     ]
     for name, hook in hooks:
         event.listen(engine, name, hook)

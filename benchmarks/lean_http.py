@@ -57,18 +57,14 @@ class Connection:
     ) -> Response:
         """Send one request and read its whole response."""
         body = b"" if json_body is None else json.dumps(json_body).encode()
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host}"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        extra = {**(headers or {})}
         if json_body is not None:
-            lines.append("Content-Type: application/json")
+            extra["Content-Type"] = "application/json"
         if body or method in {"POST", "PUT", "PATCH"}:
-            lines.append(f"Content-Length: {len(body)}")
-        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        status_line, _, header_block = head.decode("latin-1").partition("\r\n")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-            raise ProtocolError(f"not an HTTP/1.x status line: {status_line!r}")
+            extra["Content-Length"] = str(len(body))
+        self._writer.write(_head(method, path, self._host, extra) + body)
+        head = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        status, header_block = _status(head)
         length = None
         for line in header_block.split("\r\n"):
             name, _, value = line.partition(":")
@@ -79,7 +75,7 @@ class Connection:
                 raise ProtocolError(f"transfer-encoding {value.strip()} is not handled")
         if length is None:
             raise ProtocolError("a response without Content-Length")
-        return Response(int(parts[1]), await self._reader.readexactly(length))
+        return Response(status, await self._reader.readexactly(length))
 
     async def close(self) -> None:
         """Close the connection."""
@@ -94,12 +90,11 @@ async def server_sent_events(
     """The `data` of each event of a server-sent event stream, as the events arrive."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        extra = {"Accept": "text/event-stream", **(headers or {})}
+        writer.write(_head("GET", path, f"{host}:{port}", extra))
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        status = head.split(" ", 2)[1] if " " in head else "?"
-        if status != "200":
+        status, _ = _status(head)
+        if status != 200:
             raise ProtocolError(f"GET {path}: HTTP {status}")
         pieces = _chunks(reader) if "transfer-encoding: chunked" in head.lower() else _raw(reader)
         pending = b""  # bytes: a chunk may end inside a UTF-8 character
@@ -128,3 +123,26 @@ async def _raw(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
     """A body without framing, until the server closes."""
     while piece := await reader.read(65536):
         yield piece
+
+
+def address(url: str) -> tuple[str, int, str]:
+    """http://host:port/path -> (host, port, "/path")."""
+    location, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = location.partition(":")
+    return host, int(port), "/" + path
+
+
+def _head(method: str, path: str, host: str, headers: dict[str, str]) -> bytes:
+    """The request line and headers of one request."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _status(head: str) -> tuple[int, str]:
+    """The status code of a response head, and its header lines."""
+    status_line, _, header_block = head.partition("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise ProtocolError(f"not an HTTP/1.x status line: {status_line!r}")
+    return int(parts[1]), header_block

@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.floors import Floors, measure_floors  # noqa: E402
-from benchmarks.lean_http import Connection  # noqa: E402
+from benchmarks.lean_http import Connection, address  # noqa: E402
 from catalog.demo import load_demo_store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
@@ -209,8 +209,8 @@ async def measure(
     cost the client ~1.8 ms of CPU per request, several times the server's trivial endpoint,
     and took that CPU from the server on this 2-core machine).
     """
-    host, port = base.removeprefix("http://").split(":")
-    clients = [await Connection.open(host, int(port)) for _ in tokens]
+    host, port, _ = address(base)
+    clients = [await Connection.open(host, port) for _ in tokens]
     try:
 
         async def health(index: int, run: Run) -> None:

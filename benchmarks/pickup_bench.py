@@ -41,7 +41,12 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
+from benchmarks.lean_http import (  # noqa: E402
+    Connection,
+    ProtocolError,
+    address,
+    server_sent_events,
+)
 from catalog.model import Catalog, Choice, OptionGroup, Product, Store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
@@ -178,18 +183,11 @@ def _stamp(iso: str) -> float:
 
 async def read_stream(url: str, headers: dict[str, str], tally: Tally, stop: asyncio.Event) -> None:
     """Count every event of one stream until stopped."""
-    host, port, path = _split(url)
+    host, port, path = address(url)
     async for data in server_sent_events(host, port, path, headers):
         if stop.is_set():
             return
         _count(json.loads(data), tally, time.time())
-
-
-def _split(url: str) -> tuple[str, int, str]:
-    """http://host:port/path -> (host, port, path)."""
-    address, _, path = url.removeprefix("http://").partition("/")
-    host, _, port = address.partition(":")
-    return host, int(port), "/" + path
 
 
 def _count(event: dict[str, object], tally: Tally, now: float) -> None:
@@ -236,7 +234,7 @@ async def lane(
     base = world.bases[index % len(world.bases)]
     store = world.stores[index % len(world.stores)]
     auth = {"Authorization": f"Bearer {token}"}
-    host, port, _ = _split(base)
+    host, port, _ = address(base)
     client = await Connection.open(host, port)
     try:
         for number, at in enumerate(slots):
