@@ -165,14 +165,14 @@ def _leaves(turn: Turn, request: Request) -> bool:
 def _leave(turn: Turn, request: Request, pending: Pending | None) -> Reply:
     """A goodbye that keeps the cart; a cancel still answers the open question first
     ("OK, I left it out", "OK, I haven't placed it"), as its no."""
-    if pending is None or request.intent is not Intent.CANCEL:
-        return turn.reply(ReplyKind.GOODBYE, end=True)
-    answered = ANSWERS[pending.kind](turn, request, pending)
-    bye = turn.reply(ReplyKind.GOODBYE, "goodbye_short", end=True)
+    answered = None
+    if pending is not None and request.intent is Intent.CANCEL:
+        answered = ANSWERS[pending.kind](turn, request, pending)
     if answered is None:
         return turn.reply(ReplyKind.GOODBYE, end=True)
     if answered.end_session:
         return answered
+    bye = turn.reply(ReplyKind.GOODBYE, "goodbye_short", end=True)
     return replace(answered.then(bye), kind=answered.kind)
 
 

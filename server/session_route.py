@@ -20,6 +20,8 @@ from typing import Any
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from server.deps import end_read
+
 
 class SessionRoute(APIRoute):
     """An APIRoute whose sync endpoint ends the request's session transaction itself."""
@@ -43,8 +45,7 @@ def ending_transactions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
                 session.rollback()
             raise
         for session in sessions:
-            if session.in_transaction():
-                session.commit()
+            end_read(session)
         return result
 
     return run
