@@ -21,6 +21,13 @@ from tests.orders.factories import FakeClock, new_customer
 PASSWORD = "correct horse battery"
 
 
+def add_barista(session: Session, email: str) -> None:
+    """A barista of the café who can log in with PASSWORD."""
+    staff.add_staff(
+        session, email=email, store_id="cafe", role=staff.StaffRole.BARISTA, password=PASSWORD
+    )
+
+
 def test_passwords_are_argon2_hashes_that_verify() -> None:
     hashed = staff.hash_password(PASSWORD)
     assert hashed.startswith("$argon2id$")
@@ -82,13 +89,7 @@ def test_add_staff_then_more_stores_and_a_new_role(
 def test_login_sessions_expire_and_end(
     session: Session, catalog: Catalog, clock: FakeClock
 ) -> None:
-    staff.add_staff(
-        session,
-        email="bo@example.com",
-        store_id="cafe",
-        role=staff.StaffRole.BARISTA,
-        password=PASSWORD,
-    )
+    add_barista(session, "bo@example.com")
     with pytest.raises(LoginFailed):
         staff.log_in(session, "bo@example.com", "wrong password!", clock=clock)
     with pytest.raises(LoginFailed):
@@ -114,13 +115,7 @@ def test_login_sessions_expire_and_end(
 def test_deactivated_accounts_and_removed_memberships(
     session: Session, catalog: Catalog, clock: FakeClock
 ) -> None:
-    staff.add_staff(
-        session,
-        email="cy@example.com",
-        store_id="cafe",
-        role=staff.StaffRole.BARISTA,
-        password=PASSWORD,
-    )
+    add_barista(session, "cy@example.com")
     staff.add_staff(
         session, email="cy@example.com", store_id="market", role=staff.StaffRole.BARISTA
     )
@@ -138,13 +133,7 @@ def test_deactivated_accounts_and_removed_memberships(
 
 
 def test_require_store_by_role(session: Session, catalog: Catalog, clock: FakeClock) -> None:
-    staff.add_staff(
-        session,
-        email="di@example.com",
-        store_id="cafe",
-        role=staff.StaffRole.BARISTA,
-        password=PASSWORD,
-    )
+    add_barista(session, "di@example.com")
     _, who = staff.log_in(session, "di@example.com", PASSWORD, clock=clock)
     assert staff.require_store(who, "cafe") is staff.StaffRole.BARISTA
     with pytest.raises(NotPermitted, match="do not work"):

@@ -101,6 +101,23 @@ def code_for(client: httpx.Client | TestClient, shopper: Shopper) -> str:
     return redirected(sign_in(client, shopper.token))["code"][0]
 
 
+def redeem(
+    client: httpx.Client | TestClient,
+    code: str,
+    *,
+    redirect_uri: str = REDIRECT,
+    code_verifier: str = VERIFIER,
+) -> httpx.Response:
+    """Trade an authorization code for tokens at the token endpoint."""
+    return trade(
+        client,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=redirect_uri,
+        code_verifier=code_verifier,
+    )
+
+
 def test_the_full_code_flow_with_pkce_over_real_http(
     live_server: str, ada: Shopper, session: Session, clock: FakeClock
 ) -> None:
@@ -114,13 +131,7 @@ def test_the_full_code_flow_with_pkce_over_real_http(
         returned = redirected(client.post("/oauth/authorize", data=form))
         assert returned["state"] == ["xyz-state"]
         code = returned["code"][0]
-        answer = trade(
-            client,
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri=REDIRECT,
-            code_verifier=VERIFIER,
-        )
+        answer = redeem(client, code)
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-store"
         tokens = answer.json()
@@ -144,13 +155,7 @@ def test_only_hashes_of_codes_and_tokens_are_stored(
     from sqlalchemy import text
 
     code = code_for(browser, ada)
-    tokens = trade(
-        browser,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        code_verifier=VERIFIER,
-    ).json()
+    tokens = redeem(browser, code).json()
     dump = " ".join(
         str(row)
         for table in ("oauth_codes", "oauth_grants", "oauth_access_tokens")
@@ -241,22 +246,10 @@ def test_a_tampered_hidden_redirect_uri_is_refused(browser: TestClient, ada: Sho
 def test_the_token_endpoint_checks_the_pkce_verifier(browser: TestClient, ada: Shopper) -> None:
     code = code_for(browser, ada)
     for verifier in ("", "another-verifier-" + "w" * 40):
-        answer = trade(
-            browser,
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri=REDIRECT,
-            code_verifier=verifier,
-        )
+        answer = redeem(browser, code, code_verifier=verifier)
         assert answer.status_code == 400
         assert answer.json()["error"] == "invalid_grant"
-    ok = trade(
-        browser,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        code_verifier=VERIFIER,
-    )
+    ok = redeem(browser, code)
     assert ok.status_code == 200, "a wrong verifier does not burn the code"
 
 
@@ -264,22 +257,10 @@ def test_a_code_is_bound_to_its_redirect_uri_and_expires(
     browser: TestClient, ada: Shopper, clock: FakeClock
 ) -> None:
     code = code_for(browser, ada)
-    wrong = trade(
-        browser,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri="https://pitangui.amazon.com/other",
-        code_verifier=VERIFIER,
-    )
+    wrong = redeem(browser, code, redirect_uri="https://pitangui.amazon.com/other")
     assert wrong.json()["error"] == "invalid_grant"
     clock.advance(minutes=6)
-    late = trade(
-        browser,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        code_verifier=VERIFIER,
-    )
+    late = redeem(browser, code)
     assert late.json() == {
         "error": "invalid_grant",
         "error_description": "the authorization code has expired",
@@ -335,13 +316,7 @@ def test_revoking_the_links_stops_refreshing(
     browser: TestClient, ada: Shopper, session: Session
 ) -> None:
     code = code_for(browser, ada)
-    tokens = trade(
-        browser,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        code_verifier=VERIFIER,
-    ).json()
+    tokens = redeem(browser, code).json()
     assert oauth.revoke_links(session, ada.id) == 1
     answer = trade(browser, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert answer.json()["error"] == "invalid_grant"
