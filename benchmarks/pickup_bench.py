@@ -47,6 +47,7 @@ from benchmarks.lean_http import (  # noqa: E402
     address,
     server_sent_events,
 )
+from benchmarks.orders_bench import cpu_seconds  # noqa: E402
 from catalog.model import Catalog, Choice, OptionGroup, Product, Store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
@@ -368,6 +369,18 @@ def report(name: str, tally: Tally, achieved: float, args: argparse.Namespace) -
     print(f"duplicated events        {duplicated}")
 
 
+def print_cpu(before: list[dict[str, float]], after: list[dict[str, float]], orders: int) -> None:
+    """CPU per placed order over the whole run (streams, readies and drain included)."""
+    server = sum(a["server"] - b["server"] for a, b in zip(after, before, strict=True))
+    postgres = after[0]["postgres"] - before[0]["postgres"]
+    client = after[0]["client"] - before[0]["client"]
+    per = 1000 / max(1, orders)
+    print(
+        f"CPU per order            server {server * per:.1f} ms, postgres {postgres * per:.1f} ms,"
+        f" benchmark client {client * per:.1f} ms"
+    )
+
+
 def main() -> int:
     """Set up, run, report, clean up."""
     parser = argparse.ArgumentParser(
@@ -415,15 +428,18 @@ def main() -> int:
     world = prepare(url, stores=args.stores, customers=customers)
     try:
         start_servers(world, args.processes, env)
+        before = [cpu_seconds(process.pid) for process in world.processes]
         tally, achieved = asyncio.run(
             run_load(world, rate=args.rate, duration=args.duration, ready_every=args.ready_every)
         )
+        after = [cpu_seconds(process.pid) for process in world.processes]
         report(
             "PostgreSQL + Redis" if args.backend == "postgres" else "SQLite, in-process bus",
             tally,
             achieved,
             args,
         )
+        print_cpu(before, after, len(tally.placed_at))
     finally:
         for process in world.processes:
             process.terminate()

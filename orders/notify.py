@@ -286,9 +286,9 @@ class Dispatcher:
                     lease=self._lease,
                     now=self._clock(),
                 )
-        if not claimed:
-            return 0
-        with self._sessions() as session:
+            if not claimed:
+                session.rollback()
+                return 0
             messages = render(session, sorted({c.notification_id for c in claimed}))
             session.rollback()
         items = [(c, messages.get(c.notification_id)) for c in claimed]

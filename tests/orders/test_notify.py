@@ -16,6 +16,7 @@ from orders import outbox
 from orders.carts import CartItem, add_items
 from orders.checkout import place_pickup_order
 from orders.customers import link_identity
+from orders.db import begin_write
 from orders.errors import IllegalTransition
 from orders.notify import Dispatcher, Outcome, Outgoing, RetryPolicy, render
 from orders.pickup import Actor, new_event, transition
@@ -334,3 +335,33 @@ def test_the_only_dispatcher_reads_due_rows_without_claiming(
     with wired() as session:
         row = session.get_one(Delivery, row.id)
     assert row.status is DeliveryStatus.DELIVERED
+
+
+def test_a_claim_with_nothing_due_does_not_wait_for_a_writer(
+    wired: sessionmaker[Session], catalog: Catalog, clock: FakeClock
+) -> None:
+    place(wired, catalog, clock)
+    finished = threading.Event()
+    with wired() as writer:
+        begin_write(writer)
+        writer.execute(select(func.count()).select_from(Delivery))  # holds the write lock
+
+        def look() -> None:
+            with wired() as session:
+                got = outbox.claim(
+                    session,
+                    channels=["webhook"],
+                    worker="w",
+                    limit=10,
+                    lease=timedelta(minutes=1),
+                    now=clock(),
+                )
+            assert got == []
+            finished.set()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        nothing_waited = finished.wait(3)
+        writer.rollback()
+    thread.join(60)
+    assert nothing_waited, "the claim waited for the write lock with nothing due"
