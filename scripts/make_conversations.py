@@ -188,6 +188,31 @@ CONVERSATIONS: dict[str, dict[str, Any]] = {
             ),
         ],
     },
+    "coffee_pickup_in_fifteen": {
+        "title": "A tall oat milk latte with an extra shot, ready at Main Street in 15 minutes",
+        "catalog": "coffee",
+        "turns": [
+            (
+                "a tall oat milk latte with an extra shot",
+                {
+                    "words": ["latte", "oat"],
+                    "intent": "add_items",
+                    "kind": "added",
+                    "cart": [line("latte", 1, "Tall", "Oat Milk", "Double Shot")],
+                },
+            ),
+            ("I'd like to check out", {"intent": "checkout", "kind": "ask_store"}),
+            ("Main Street, in fifteen minutes", {"kind": "confirm_order"}),
+            (
+                "yes, place it",
+                {
+                    "kind": "placed",
+                    "cart": [],
+                    "order": {"status": "placed", "store": "cafe-main-street"},
+                },
+            ),
+        ],
+    },
     "coffee_iced_and_pastry": {
         "title": "An iced drink with options, then a warmed muffin",
         "catalog": "coffee",
