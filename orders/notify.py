@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from orders import outbox, tables
 from orders.clock import Clock, utc_now
+from orders.outcome_writer import OutcomeWriter
 from orders.queue import tickets
 from orders.staff_tables import Notification
 
@@ -249,6 +250,7 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         parallel: int = 1,
         exclusive: bool = False,
+        gather: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._exclusive = exclusive
@@ -260,6 +262,7 @@ class Dispatcher:
         self._policy = policy or RetryPolicy()
         self._pool = ThreadPoolExecutor(parallel) if parallel > 1 else None
         self._wake = threading.Event()
+        self._gather = gather
 
     @property
     def channels(self) -> list[str]:
@@ -272,10 +275,47 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """Claim one batch, deliver it, record the outcomes; returns how many were claimed."""
+        results = self._round(exclude=())
+        if results:
+            self._record(results)
+        return len(results)
+
+    def serve(self, stop: threading.Event, *, poll: float = 1.0) -> None:
+        """Deliver until `stop` is set; a failing round is logged and retried after `poll`.
+
+        Outcomes are written behind the rounds (orders/outcome_writer.py): the next round
+        starts while the last one's outcomes wait for the write lock. After a round that
+        delivered something the next one waits `gather` seconds, so that under load one
+        round (one read, one render) carries several orders; the first delivery after a
+        quiet spell goes out at once.
+        """
+        writer: OutcomeWriter[Outcome] = OutcomeWriter(self._record, name=self.worker)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    results = self._round(exclude=writer.in_flight())
+                except Exception:  # the loop must outlive a lost database connection
+                    logger.exception("dispatcher %s: round failed", self.worker)
+                    results = []
+                writer.submit(results)
+                if results and len(results) < self._batch:
+                    stop.wait(self._gather)  # let the next orders gather into one round
+                if len(results) < self._batch:
+                    self._wake.wait(poll)
+        finally:
+            writer.close()
+
+    def _round(self, *, exclude: Collection[int]) -> list[tuple[outbox.Claimed, Outcome]]:
+        """Claim (or, alone, read) one batch and deliver it; the outcomes are not written."""
         with self._sessions() as session:
             if self._exclusive:
                 claimed = outbox.due(
-                    session, channels=self._channels, limit=self._batch, now=self._clock()
+                    session,
+                    channels=self._channels,
+                    limit=self._batch,
+                    now=self._clock(),
+                    exclude=exclude,
                 )
             else:
                 claimed = outbox.claim(
@@ -288,25 +328,11 @@ class Dispatcher:
                 )
             if not claimed:
                 session.rollback()
-                return 0
+                return []
             messages = render(session, sorted({c.notification_id for c in claimed}))
             session.rollback()
         items = [(c, messages.get(c.notification_id)) for c in claimed]
-        outcomes = self._deliver_all(items)
-        self._record(list(zip(claimed, outcomes, strict=True)))
-        return len(claimed)
-
-    def serve(self, stop: threading.Event, *, poll: float = 1.0) -> None:
-        """Deliver until `stop` is set; a failing round is logged and retried after `poll`."""
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                count = self.run_once()
-            except Exception:  # the loop must outlive a lost database connection
-                logger.exception("dispatcher %s: round failed", self.worker)
-                count = 0
-            if count < self._batch:
-                self._wake.wait(poll)
+        return list(zip(claimed, self._deliver_all(items), strict=True))
 
     def close(self) -> None:
         """Stop the delivery threads (after `serve` returned)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,20 +67,24 @@ def event_name(status: OrderStatus) -> str:
 
 
 def install(
-    sessions: sessionmaker[Session], *, on_commit: Callable[[], None] | None = None
+    sessions: sessionmaker[Session],
+    *,
+    on_commit: Callable[[frozenset[str]], None] | None = None,
 ) -> None:
     """Write notifications for every status change made through these sessions.
 
-    `on_commit` runs after a transaction that wrote notifications committed (a dispatcher's
-    wake-up, so delivery need not wait for its next poll).
+    `on_commit` runs after a transaction that wrote notifications committed, with the
+    channels it wrote deliveries for (the wake-up of those channels' dispatchers, so delivery
+    need not wait for their next poll).
     """
     event.listen(sessions, "before_flush", _before_flush)
     event.listen(sessions, "after_rollback", _forget)
     if on_commit is not None:
 
         def _after_commit(session: Session) -> None:
-            if session.info.pop(_WROTE, False):
-                on_commit()
+            channels = session.info.pop(_WROTE, None)
+            if channels:
+                on_commit(frozenset(channels))
 
         event.listen(sessions, "after_commit", _after_commit)
 
@@ -153,7 +157,7 @@ def record(
         ],
     )
     session.add(notification)
-    session.info[_WROTE] = True
+    session.info.setdefault(_WROTE, set()).update(channel for channel, _ in targets)
     return notification
 
 
@@ -185,10 +189,10 @@ def route(session: Session, order: tables.Order, event_name: str) -> list[tuple[
 
 
 def _due_query(
-    channels: Iterable[str], *, limit: int, now: datetime
+    channels: Iterable[str], *, limit: int, now: datetime, exclude: Collection[int] = ()
 ) -> Select[int, str, str, str, int]:
     """Pending deliveries on these channels whose next attempt is due, oldest first."""
-    return (
+    query = (
         select(
             Delivery.id,
             Delivery.notification_id,
@@ -204,6 +208,7 @@ def _due_query(
         .order_by(Delivery.id)
         .limit(limit)
     )
+    return query.where(Delivery.id.not_in(list(exclude))) if exclude else query
 
 
 def claim(
@@ -251,15 +256,23 @@ def _claimable_query(
     )
 
 
-def due(session: Session, *, channels: Iterable[str], limit: int, now: datetime) -> list[Claimed]:
+def due(
+    session: Session,
+    *,
+    channels: Iterable[str],
+    limit: int,
+    now: datetime,
+    exclude: Collection[int] = (),
+) -> list[Claimed]:
     """Due deliveries read without a claim: for the only dispatcher of a channel (one process).
 
     A single-process deployment (SQLite) has no one to exclude, so its bus dispatcher skips
     the claim's write and the wait for SQLite's writer lock. If the process dies before
     recording the outcome, the rows are still pending and are delivered after the restart.
     The read stays open: the caller renders the messages in the same snapshot, then ends it.
+    `exclude`: ids delivered by this dispatcher whose outcome is not written yet.
     """
-    rows = session.execute(_due_query(channels, limit=limit, now=now)).all()
+    rows = session.execute(_due_query(channels, limit=limit, now=now, exclude=exclude)).all()
     return [Claimed(r.id, r.notification_id, r.channel, r.target, r.attempts + 1) for r in rows]
 
 

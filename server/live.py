@@ -75,10 +75,11 @@ class Live:
     clients: list[httpx.Client] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def wake(self) -> None:
-        """A transaction just committed notifications: deliver now."""
+    def wake(self, channels: frozenset[str] | None = None) -> None:
+        """A transaction just committed deliveries on `channels` (None: any): deliver now."""
         for dispatcher in self.dispatchers:
-            dispatcher.wake()
+            if channels is None or not channels.isdisjoint(dispatcher.channels):
+                dispatcher.wake()
 
 
 def install(app: FastAPI, settings: Settings, services: Services) -> Live:
@@ -118,7 +119,11 @@ def _dispatchers(
         )
         url = events_url(settings.alexa_region, development=settings.alexa_development)
         slow.append(AlexaChannel(ProactiveEvents(client=client, tokens=tokens, url=url)))
-    common: dict[str, Any] = {"clock": services.clock, "lease": lease}
+    common: dict[str, Any] = {
+        "clock": services.clock,
+        "lease": lease,
+        "gather": settings.outbox_gather_seconds,
+    }
     alone = services.engine.dialect.name == "sqlite"
     return [
         # SQLite means one process: its bus dispatcher is the only one (see outbox.due).

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     dispatcher: bool = Field(default=True, description="run the outbox dispatcher here")
     outbox_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_gather_seconds: float = Field(
+        default=0.03,
+        ge=0,
+        le=1,
+        description="after a dispatcher round that delivered, wait this long for more",
+    )
     cookie_secure: bool = Field(default=False, description="Secure staff cookies (HTTPS only)")
     alexa_client_id: str | None = Field(default=None, description="LWA id for proactive events")
     alexa_client_secret: str | None = None

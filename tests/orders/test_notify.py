@@ -365,3 +365,50 @@ def test_a_claim_with_nothing_due_does_not_wait_for_a_writer(
         writer.rollback()
     thread.join(60)
     assert nothing_waited, "the claim waited for the write lock with nothing due"
+
+
+def test_serving_delivers_once_while_the_outcomes_wait_for_the_write_lock(
+    wired: sessionmaker[Session], catalog: Catalog, clock: FakeClock, backend: str
+) -> None:
+    for index in range(3):
+        place(wired, catalog, clock, name=f"Shopper {index}")
+    app = Recorder("app")
+    dispatcher = Dispatcher(
+        wired, [app], worker="w", clock=clock, exclusive=backend == "sqlite", gather=0.01
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=dispatcher.serve, args=(stop,), kwargs={"poll": 0.02})
+    with wired() as blocker:
+        begin_write(blocker)
+        blocker.execute(select(func.count()).select_from(Delivery))  # SQLite: the write lock
+        thread.start()
+        for _ in range(20):  # rounds keep running; the unrecorded three must not come again
+            dispatcher.wake()
+            threading.Event().wait(0.02)
+        delivered_while_blocked = len(app.items)
+        blocker.rollback()
+    stop.set()
+    dispatcher.wake()
+    thread.join(30)
+    assert delivered_while_blocked == 3
+    assert sorted(item.message.order_id for item in app.items) == [1, 2, 3]
+    with wired() as session:
+        statuses = session.scalars(select(Delivery.status).where(Delivery.channel == "app")).all()
+    assert statuses == [DeliveryStatus.DELIVERED] * 3
+
+
+def test_a_commit_wakes_only_the_channels_it_wrote_deliveries_for(
+    sessions: sessionmaker[Session], catalog: Catalog, clock: FakeClock
+) -> None:
+    woken: list[frozenset[str]] = []
+    outbox.install(sessions, on_commit=woken.append)
+    customer, order = place(sessions, catalog, clock)
+    assert woken == [frozenset({"store", "app"})]
+    with sessions() as session:
+        link_identity(session, customer, kind=IdentityKind.ALEXA_USER, value="amzn1.ask.account.X")
+        add_endpoint(session, url="https://example.com/hook", store_id=None, events=["order.ready"])
+        for status in (OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS):
+            transition(session, order, status, actor=STAFF, clock=clock)
+        transition(session, order, OrderStatus.READY, actor=STAFF, clock=clock)
+    assert woken[-1] == frozenset({"store", "app", "alexa", "webhook"})
+    assert woken[1:3] == [frozenset({"store", "app"})] * 2
