@@ -326,11 +326,9 @@ class Dispatcher:
                     lease=self._lease,
                     now=self._clock(),
                 )
-            if not claimed:
-                session.rollback()
-                return []
-            messages = render(session, sorted({c.notification_id for c in claimed}))
-            session.rollback()
+            ids = sorted({c.notification_id for c in claimed})
+            messages = render(session, ids) if claimed else {}
+        # Leaving the session ended the read: nothing is held while the channels deliver.
         items = [(c, messages.get(c.notification_id)) for c in claimed]
         return list(zip(claimed, self._deliver_all(items), strict=True))
 
