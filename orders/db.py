@@ -143,13 +143,18 @@ def target_metadata() -> MetaData:
     return Base.metadata
 
 
+def on_sqlite(session: Session) -> bool:
+    """Whether the session's database is SQLite (one writer at a time, see begin_write)."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def begin_write(session: Session) -> None:
     """Start the calling use case's write transaction (see the module docstring).
 
     On SQLite a transaction that only read so far is committed first (nothing is pending in
     a use case's read phase; objects stay loaded) and the next statement begins IMMEDIATE.
     """
-    if session.get_bind().dialect.name != "sqlite":
+    if not on_sqlite(session):
         return
     if session.in_transaction():
         if session.connection().get_execution_options().get(WRITE_OPTION, False):

@@ -28,7 +28,7 @@ from sqlalchemy import Select, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import LoaderCallableStatus, Session, sessionmaker
 
 from orders import tables
-from orders.db import begin_write
+from orders.db import begin_write, on_sqlite
 from orders.pickup import FINAL
 from orders.staff_tables import Delivery, DeliveryStatus, Notification, WebhookEndpoint
 from orders.tables import Fulfilment, IdentityKind, OrderStatus
@@ -226,8 +226,7 @@ def claim(
     database's one write lock from the request threads. (On PostgreSQL the claim itself
     takes no lock when nothing is due, and the look would cost a round trip.)
     """
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite and not _anything_due(session, channels=channels, now=now):
+    if on_sqlite(session) and not _anything_due(session, channels=channels, now=now):
         session.rollback()
         return []
     begin_write(session)
