@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import socket
 import statistics
 import sys
@@ -43,6 +42,7 @@ import uvicorn  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from benchmarks.cpu import process_seconds  # noqa: E402
 from orders import tables  # noqa: E402
 from orders.db import make_engine, make_sessions, sqlite_url, upgrade  # noqa: E402
 from orders.pickup import Actor, transition  # noqa: E402
@@ -203,12 +203,6 @@ def serve(url: str, port: int, verify: bool, bundle: bytes, root: bytes) -> None
     uvicorn.Server(config).run()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process used so far (Linux /proc), which load does not skew."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -253,10 +247,10 @@ def bench_route(chain: Chain, rounds: int, *, verify: bool) -> dict[str, list[fl
                 alexa.customer_id = customer
                 talk.round(alexa, 0)  # warm-up: imports, catalog cache, product index
                 talk.times.clear()
-                cpu = cpu_seconds(process.pid)
+                cpu = process_seconds(process.pid)
                 for number in range(1, rounds + 1):
                     talk.round(alexa, number)
-                used = cpu_seconds(process.pid) - cpu
+                used = process_seconds(process.pid) - cpu
                 requests = sum(len(samples) for samples in talk.times.values())
                 print(
                     f"  server CPU per request (verify={verify}): {used / requests * 1000:.2f} ms"

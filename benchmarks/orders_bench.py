@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.floors import Floors, measure_floors  # noqa: E402
 from benchmarks.lean_http import Connection, address  # noqa: E402
 from catalog.demo import load_demo_store  # noqa: E402
@@ -91,33 +92,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index] * 1000
-
-
-def _proc_stat(pid: str) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name, or None if it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def cpu_seconds(root: int) -> dict[str, float]:
-    """CPU seconds so far of the server (root and its children), of postgres, of this process."""
-    tick = os.sysconf("SC_CLK_TCK")
-    server = postgres = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _proc_stat(entry.name)
-        if fields is None:
-            continue
-        used = (int(fields[11]) + int(fields[12])) / tick
-        if entry.name == str(root) or fields[1] == str(root):
-            server += used
-        elif (entry / "comm").exists() and (entry / "comm").read_text().strip() == "postgres":
-            postgres += used
-    return {"server": server, "postgres": postgres, "client": time.process_time()}
 
 
 def free_port() -> int:

@@ -41,13 +41,13 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.lean_http import (  # noqa: E402
     Connection,
     ProtocolError,
     address,
     server_sent_events,
 )
-from benchmarks.orders_bench import cpu_seconds  # noqa: E402
 from catalog.model import Catalog, Choice, OptionGroup, Product, Store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
