@@ -66,22 +66,16 @@ class OutcomeWriter(Generic[T]):
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            batch = [] if first is None else list(first)
-            stopping = first is None
-            if not stopping:
-                self._stop.wait(self._linger)
+        while not (self._stop.is_set() and self._queue.empty()):
+            first = self._queue.get()  # None only wakes a closing writer
+            if first is not None:
+                self._stop.wait(self._linger)  # let the next rounds join this write
+            parts = [first]
             while not self._queue.empty():
-                more = self._queue.get()
-                if more is None:
-                    stopping = True
-                else:
-                    batch.extend(more)
+                parts.append(self._queue.get())
+            batch = [item for part in parts if part for item in part]
             if batch:
                 self._write_batch(batch)
-            if stopping:
-                return
 
     def _write_batch(self, batch: list[tuple[Claimed, T]]) -> None:
         try:
