@@ -4,6 +4,7 @@ retries with backoff, dead letters, expired leases, concurrent dispatchers, repl
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -384,7 +385,7 @@ def test_serving_delivers_once_while_the_outcomes_wait_for_the_write_lock(
         thread.start()
         for _ in range(20):  # rounds keep running; the unrecorded three must not come again
             dispatcher.wake()
-            threading.Event().wait(0.02)
+            time.sleep(0.02)
         delivered_while_blocked = len(app.items)
         blocker.rollback()
     stop.set()
