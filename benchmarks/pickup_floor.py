@@ -1,0 +1,215 @@
+"""The floor under pickup_bench: the skeleton app (pickup_floor_app.py) under the same load.
+
+    .venv/bin/python benchmarks/pickup_floor.py [--rate 200 --duration 30 --processes 2]
+
+Same machine, same load shape as benchmarks/pickup_bench.py on PostgreSQL + Redis (one lane
+per customer adding a latte and placing it for pickup at a fixed schedule, 50 stores, a staff
+stream per store spread over the processes), against an app that does only what no
+implementation can skip (its module doc). What it reaches is an upper bound for VoiceCart's
+pickup path on this machine with this stack; its CPU per order is a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import psycopg  # noqa: E402
+
+from benchmarks.cpu import cpu_seconds  # noqa: E402
+from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
+from benchmarks.pickup_bench import LATE, LATTE, _free_port, percentile  # noqa: E402
+from benchmarks.pickup_floor_app import SCHEMA, token_hash  # noqa: E402
+
+TARGET_MS = 250.0
+
+
+def prepare(url: str, schema: str, *, stores: int, customers: int) -> list[str]:
+    """Create the schema, its tables and the customers; return their tokens."""
+    tokens = [secrets.token_urlsafe(24) for _ in range(customers)]
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        connection.execute(f'SET search_path TO "{schema}"')
+        connection.execute(SCHEMA)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO customers (token_hash, store_id) VALUES (%s, %s)",
+                [(token_hash(t), f"s{i % stores:02d}") for i, t in enumerate(tokens)],
+            )
+    return tokens
+
+
+def start(count: int, env: dict[str, str]) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """Start the skeleton's uvicorn processes; wait until each accepts connections."""
+    processes, ports = [], []
+    for _ in range(count):
+        port = _free_port()
+        command = [sys.executable, "-m", "uvicorn", "benchmarks.pickup_floor_app:app"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        command += ["--no-access-log"]
+        processes.append(subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}))
+        ports.append(port)
+    for port in ports:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with __import__("socket").create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"port {port} did not open") from None
+                time.sleep(0.2)
+    return processes, ports
+
+
+async def load(
+    ports: list[int], tokens: list[str], *, stores: int, rate: float, duration: float
+) -> tuple[dict[int, float], dict[int, float], Counter[str], Counter[str], float]:
+    """Streams, lanes, drain: placed_at and seen times by order, ids seen, errors, rate."""
+    placed_at: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    ids: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+
+    async def stream(port: int, store: str) -> None:
+        async for data in server_sent_events("127.0.0.1", port, f"/staff/stream?store={store}"):
+            event = json.loads(data)
+            ids[event["id"]] += 1
+            seen.setdefault(int(event["order_id"]), time.time())
+
+    async def lane(index: int, slots: list[float]) -> None:
+        port = ports[index % len(ports)]
+        store = f"s{index % stores:02d}"
+        auth = {"Authorization": f"Bearer {tokens[index]}"}
+        client = await Connection.open("127.0.0.1", port)
+        try:
+            for number, at in enumerate(slots):
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                if time.monotonic() > at + LATE:
+                    errors["skipped (behind schedule)"] += 1
+                    continue
+                try:
+                    await client.request("POST", "/cart/items", json_body=LATTE, headers=auth)
+                    answer = await client.request(
+                        "POST",
+                        "/pickup/orders",
+                        json_body={"store_id": store},
+                        headers={**auth, "Idempotency-Key": f"{index}-{number}"},
+                    )
+                except (OSError, asyncio.IncompleteReadError, ProtocolError) as error:
+                    errors[type(error).__name__] += 1
+                    client = await Connection.open("127.0.0.1", port)
+                    continue
+                if answer.status != 201:
+                    errors[f"HTTP {answer.status}"] += 1
+                    continue
+                order = answer.json()
+                assert isinstance(order, dict)
+                placed_at[order["id"]] = datetime_stamp(order["placed_at"])
+        finally:
+            await client.close()
+
+    readers = [
+        asyncio.create_task(stream(ports[i % len(ports)], f"s{i:02d}")) for i in range(stores)
+    ]
+    await asyncio.sleep(1)
+    begin = time.monotonic() + 0.5
+    schedule: dict[int, list[float]] = {}
+    for number in range(int(rate * duration)):
+        schedule.setdefault(number % len(tokens), []).append(begin + number / rate)
+    await asyncio.gather(*(lane(i, slots) for i, slots in schedule.items()))
+    achieved = len(placed_at) / (time.monotonic() - begin)
+    await asyncio.sleep(3)
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return placed_at, seen, ids, errors, achieved
+
+
+def datetime_stamp(iso: str) -> float:
+    """An ISO timestamp as seconds since the epoch."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def main() -> int:
+    """Set up, run, report, drop the schema."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--stores", type=int, default=50)
+    parser.add_argument("--pool", type=int, default=10, help="connections per process")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("VOICECART_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    )
+    args = parser.parse_args()
+    schema = f"floor_{uuid.uuid4().hex[:12]}"
+    tokens = prepare(args.postgres_url, schema, stores=args.stores, customers=int(2 * args.rate))
+    separator = "&" if "?" in args.postgres_url else "?"
+    url = f"{args.postgres_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    env = {
+        "FLOOR_DATABASE_URL": url,
+        "FLOOR_REDIS_URL": args.redis_url,
+        "FLOOR_PREFIX": schema,
+        "FLOOR_POOL": str(args.pool),
+        "PYTHONPATH": str(REPO),
+    }
+    processes, ports = start(args.processes, env)
+    try:
+        before = [cpu_seconds(p.pid) for p in processes]
+        placed_at, seen, ids, errors, achieved = asyncio.run(
+            load(ports, tokens, stores=args.stores, rate=args.rate, duration=args.duration)
+        )
+        after = [cpu_seconds(p.pid) for p in processes]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+        with psycopg.connect(args.postgres_url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    latencies = [1000 * (seen[o] - placed_at[o]) for o in placed_at if o in seen]
+    per = 1000 / max(1, len(placed_at))
+    server = sum(a["server"] - b["server"] for a, b in zip(after, before, strict=True))
+    print(f"\n== floor (skeleton app): {args.rate:g} orders/s scheduled for {args.duration:g} s,")
+    print(f"   {args.stores} stores, {args.processes} process(es), PostgreSQL + Redis")
+    print(f"orders placed            {len(placed_at)} ({achieved:.1f}/s achieved)")
+    print(f"errors                   {dict(errors) or 0}")
+    if latencies:
+        p99 = percentile(latencies, 99)
+        print(
+            f"placed -> staff stream   p50 {percentile(latencies, 50):7.1f} ms  "
+            f"p95 {percentile(latencies, 95):7.1f} ms  p99 {p99:7.1f} ms  "
+            f"mean {statistics.fmean(latencies):7.1f} ms   "
+            f"p99 <= {TARGET_MS:.0f} ms: {'yes' if p99 <= TARGET_MS else 'no'}"
+        )
+    print(f"lost events              {len([o for o in placed_at if o not in seen])}")
+    print(f"duplicated events        {sum(c - 1 for c in ids.values() if c > 1)}")
+    print(
+        f"CPU per order            server {server * per:.1f} ms, "
+        f"postgres {(after[0]['postgres'] - before[0]['postgres']) * per:.1f} ms, "
+        f"benchmark client {(after[0]['client'] - before[0]['client']) * per:.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
