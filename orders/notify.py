@@ -21,13 +21,14 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from orders import outbox, tables
 from orders.clock import Clock, utc_now
 from orders.outcome_writer import OutcomeWriter
-from orders.queue import tickets
+from orders.queue import TicketOrder, order_rows, tickets
 from orders.staff_tables import Notification
+from orders.tables import OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -146,29 +147,59 @@ class RetryPolicy:
 
 
 def render(session: Session, notification_ids: Sequence[str]) -> dict[str, Message]:
-    """The messages of these notifications, from the database as it is now."""
-    rows = list(
-        session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(list(notification_ids)))
-            .options(selectinload(Notification.order).selectinload(tables.Order.lines))
-        )
-    )
-    orders = {row.order.id: row.order for row in rows}
+    """The messages of these notifications, from the database as it is now (plain rows)."""
+    columns = Notification.__table__.c
+    query = select(
+        columns.id,
+        columns.event,
+        columns.status,
+        columns.created_at,
+        columns.order_id,
+        columns.customer_id,
+        columns.store_id,
+        columns.data,
+    ).where(columns.id.in_(list(notification_ids)))
+    rows = [NotificationRow(*row) for row in session.execute(query)]
+    orders = order_rows(session, {row.order_id for row in rows})
     by_order = {t["order_id"]: t for t in tickets(session, list(orders.values()))}
-    stores = {
-        store.id: store
-        for store in session.scalars(
-            select(tables.Store).where(tables.Store.id.in_({row.store_id for row in rows}))
+    stores = tables.Store.__table__.c
+    places = {
+        store_id: (name, zone)
+        for store_id, name, zone in session.execute(
+            select(stores.id, stores.name, stores.timezone).where(
+                stores.id.in_({row.store_id for row in rows})
+            )
         )
     }
-    return {row.id: _message(row, stores.get(row.store_id), by_order[row.order_id]) for row in rows}
+    return {
+        row.id: _message(row, places.get(row.store_id), orders[row.order_id], by_order)
+        for row in rows
+        if row.order_id in orders
+    }
 
 
-def _message(row: Notification, store: tables.Store | None, ticket: dict[str, Any]) -> Message:
-    """One notification's message."""
-    store_name = store.name if store is not None else row.store_id
-    zone = store.timezone if store is not None else "UTC"
+@dataclass(frozen=True)
+class NotificationRow:
+    """A notification read as a plain row."""
+
+    id: str
+    event: str
+    status: OrderStatus
+    created_at: datetime
+    order_id: int
+    customer_id: int
+    store_id: str
+    data: dict[str, Any]
+
+
+def _message(
+    row: NotificationRow,
+    place: tuple[str, str] | None,
+    order: TicketOrder,
+    tickets_by_order: dict[int, dict[str, Any]],
+) -> Message:
+    """One notification's message; `place` is the store's name and time zone."""
+    store_name, zone = place if place is not None else (row.store_id, "UTC")
     return Message(
         id=row.id,
         event=row.event,
@@ -178,13 +209,13 @@ def _message(row: Notification, store: tables.Store | None, ticket: dict[str, An
         customer_id=row.customer_id,
         store_id=row.store_id,
         store_name=store_name,
-        text=shopper_text(row, row.order, store_name, zone),
-        ticket=ticket,
+        text=shopper_text(row, order, store_name, zone),
+        ticket=tickets_by_order[row.order_id],
         data=row.data,
     )
 
 
-def describe(order: tables.Order) -> str:
+def describe(order: TicketOrder) -> str:
     """The order in a few words: "grande oat latte", "2 croissants", "your 3 items"."""
     if len(order.lines) != 1:
         count = sum(line.quantity for line in order.lines)
@@ -203,7 +234,7 @@ def describe(order: tables.Order) -> str:
     return phrase if line.quantity == 1 else f"{line.quantity} × {phrase}"
 
 
-def shopper_text(row: Notification, order: tables.Order, store_name: str, zone: str) -> str:
+def shopper_text(row: NotificationRow, order: TicketOrder, store_name: str, zone: str) -> str:
     """What the shopper is told about this event."""
     what = describe(order)
     data = row.data

@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, event, inspect, or_, select, update
+from sqlalchemy import Select, Table, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import LoaderCallableStatus, Session, sessionmaker
 
 from orders import tables
@@ -43,6 +43,9 @@ ALEXA = "alexa"
 """An Alexa proactive event to the shopper's linked Echo ("ready" only)."""
 WEBHOOK = "webhook"
 """A signed POST to a registered endpoint (SMS gateways, store systems)."""
+
+DELIVERIES = cast(Table, Delivery.__table__)
+"""The deliveries' table, for the dispatcher's statements that need no ORM objects."""
 
 READY_EVENT = "order.ready"
 _WROTE = "voicecart.outbox.wrote"
@@ -230,16 +233,27 @@ def claim(
         session.rollback()
         return []
     begin_write(session)
-    query = _claimable_query(channels, limit=limit, now=now).with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    if rows:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([row.id for row in rows]))
-            .values(locked_until=now + lease, locked_by=worker, attempts=Delivery.attempts + 1)
+    claimable = (
+        _claimable_query(channels, limit=limit, now=now)
+        .with_only_columns(Delivery.id)
+        .with_for_update(skip_locked=True)
+    )
+    deliveries = DELIVERIES.c
+    query = (  # one statement: the rows are chosen, locked and leased together
+        update(DELIVERIES)
+        .where(deliveries.id.in_(claimable.scalar_subquery()))
+        .values(locked_until=now + lease, locked_by=worker, attempts=deliveries.attempts + 1)
+        .returning(
+            deliveries.id,
+            deliveries.notification_id,
+            deliveries.channel,
+            deliveries.target,
+            deliveries.attempts,
         )
+    )
+    rows = sorted(session.connection().execute(query).all())  # Core: no ORM bulk-update path
     session.commit()
-    return [Claimed(r.id, r.notification_id, r.channel, r.target, r.attempts + 1) for r in rows]
+    return [Claimed(*row) for row in rows]
 
 
 def _anything_due(session: Session, *, channels: Iterable[str], now: datetime) -> bool:
@@ -283,10 +297,11 @@ def mark_delivered(
     """Record deliveries as done (only those `worker` still holds, unless None); commits."""
     if ids:
         begin_write(session)
-        query = update(Delivery).where(Delivery.id.in_(list(ids)))
+        deliveries = DELIVERIES.c
+        query = update(DELIVERIES).where(deliveries.id.in_(list(ids)))
         if worker is not None:
-            query = query.where(Delivery.locked_by == worker)
-        session.execute(
+            query = query.where(deliveries.locked_by == worker)
+        session.connection().execute(
             query.values(status=DeliveryStatus.DELIVERED, delivered_at=now, locked_until=None)
         )
     session.commit()
