@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.model import Store
@@ -33,7 +34,10 @@ class Switches:
 
 def read_switches(session: Session, store_id: str) -> Switches:
     """The store's current switches."""
-    row = session.get(StoreSettings, store_id)
+    query = select(StoreSettings.pickup_paused, StoreSettings.extra_prep_minutes).where(
+        StoreSettings.store_id == store_id
+    )
+    row = session.execute(query).first()  # columns: read on every pickup order, no object
     if row is None:
         return Switches(store_id)
     return Switches(store_id, row.pickup_paused, row.extra_prep_minutes)
