@@ -21,6 +21,7 @@ from orders.db import begin_write
 from orders.errors import IllegalTransition
 from orders.notify import Dispatcher, Outcome, Outgoing, RetryPolicy, render
 from orders.pickup import Actor, new_event, transition
+from orders.queue import order_rows, tickets
 from orders.staff_tables import Delivery, DeliveryStatus, Notification
 from orders.tables import ActorKind, IdentityKind, Order, OrderStatus
 from orders.webhook import add_endpoint, set_active
@@ -316,6 +317,32 @@ def test_replay_after_an_id_and_for_open_orders(
         session.execute(Delivery.__table__.update().values(status=DeliveryStatus.DELIVERED))
         session.commit()
         assert outbox.prune(session, before=clock() + timedelta(seconds=1)) == 3
+
+
+def test_rendered_tickets_from_rows_equal_the_staff_pages_tickets(
+    wired: sessionmaker[Session], catalog: Catalog, clock: FakeClock
+) -> None:
+    _, first = place(wired, catalog, clock)
+    _, second = place(wired, catalog, clock, name="Grace Hopper")
+    with wired() as session:
+        orders = session.scalars(
+            select(Order).where(Order.id.in_([first, second])).options(selectinload(Order.lines))
+        ).all()
+        from_objects = {t["order_id"]: t for t in tickets(session, orders)}
+        rows = order_rows(session, [first, second, 999_999])
+        assert sorted(rows) == [first, second]  # a missing order is absent
+        assert {t["order_id"]: t for t in tickets(session, list(rows.values()))} == from_objects
+        assert from_objects[second]["customer"] == "Grace"
+        assert [o["choice"] for o in from_objects[first]["lines"][0]["options"]] == [
+            "Medium",
+            "Oat Milk",
+        ]
+        ids = session.scalars(select(Notification.id).where(Notification.order_id == first)).all()
+        messages = render(session, [*ids, "no-such-notification"])
+        assert sorted(messages) == sorted(ids)
+        placed = messages[ids[0]]
+        assert placed.ticket == from_objects[first]
+        assert placed.text.startswith("Order received: your medium oat milk latte at Bench Cafe")
 
 
 def test_the_only_dispatcher_reads_due_rows_without_claiming(
