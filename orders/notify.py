@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orders import outbox, tables
 from orders.clock import Clock, utc_now
+from orders.order_rows import TicketOrder, order_rows
 from orders.outcome_writer import OutcomeWriter
-from orders.queue import TicketOrder, order_rows, tickets
+from orders.queue import tickets
 from orders.staff_tables import Notification
 from orders.tables import OrderStatus
 

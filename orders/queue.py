@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -19,10 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 from orders import tables
 from orders.clock import Clock, utc_now
 from orders.errors import FieldInvalid, OrderNotFound
+from orders.order_rows import TicketLine, TicketOrder
 from orders.pickup import Actor, transition
 from orders.staff import StaffIdentity
 from orders.staff_tables import Substitution, SubstitutionStatus
-from orders.tables import ActorKind, Channel, Fulfilment, OrderStatus
+from orders.tables import ActorKind, Fulfilment, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -37,116 +36,6 @@ ACTIONS: dict[str, OrderStatus] = {
     "cancel": OrderStatus.CANCELLED,
 }
 """The buttons on a ticket and the status each one moves the order to."""
-
-
-class TicketLine(Protocol):
-    """What a ticket shows of an order line (an OrderLine, or a LineRow)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def product_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def quantity(self) -> int: ...
-    @property
-    def unit_price(self) -> int: ...
-    @property
-    def line_total(self) -> int: ...
-    @property
-    def options(self) -> list[dict[str, Any]]: ...
-
-
-class TicketOrder(Protocol):
-    """What a ticket shows of an order (an Order with its lines loaded, or an OrderRow)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def customer_id(self) -> int: ...
-    @property
-    def store_id(self) -> str: ...
-    @property
-    def status(self) -> OrderStatus: ...
-    @property
-    def channel(self) -> Channel: ...
-    @property
-    def placed_at(self) -> datetime: ...
-    @property
-    def promised_at(self) -> datetime | None: ...
-    @property
-    def requested_at(self) -> datetime | None: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def subtotal(self) -> int: ...
-    @property
-    def tax(self) -> int: ...
-    @property
-    def total(self) -> int: ...
-    @property
-    def lines(self) -> Sequence[TicketLine]: ...
-
-
-@dataclass(frozen=True)
-class LineRow:
-    """An order line read as a plain row."""
-
-    id: int
-    product_id: str
-    name: str
-    quantity: int
-    unit_price: int
-    line_total: int
-    options: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class OrderRow:
-    """An order and its lines read as plain rows: no ORM objects, for the hot read paths."""
-
-    id: int
-    customer_id: int
-    store_id: str
-    status: OrderStatus
-    channel: Channel
-    placed_at: datetime
-    promised_at: datetime | None
-    requested_at: datetime | None
-    updated_at: datetime
-    currency: str
-    subtotal: int
-    tax: int
-    total: int
-    lines: tuple[LineRow, ...]
-
-
-_ORDER_COLUMNS = [name for name in OrderRow.__dataclass_fields__ if name != "lines"]
-_LINE_COLUMNS = list(LineRow.__dataclass_fields__)
-
-
-def order_rows(session: Session, order_ids: Iterable[int]) -> dict[int, OrderRow]:
-    """Orders by id with their lines, in two queries of plain rows (missing ids are absent)."""
-    ids = list(set(order_ids))
-    if not ids:
-        return {}
-    order_table, line_table = tables.Order.__table__.c, tables.OrderLine.__table__.c
-    lines: dict[int, list[LineRow]] = {order_id: [] for order_id in ids}
-    query = (
-        select(line_table.order_id, *(line_table[name] for name in _LINE_COLUMNS))
-        .where(line_table.order_id.in_(ids))
-        .order_by(line_table.order_id, line_table.position)
-    )
-    for order_id, *values in session.execute(query):
-        lines[order_id].append(LineRow(*values))
-    query = select(*(order_table[name] for name in _ORDER_COLUMNS)).where(order_table.id.in_(ids))
-    return {
-        row.id: OrderRow(lines=tuple(lines[row.id]), **row._asdict())
-        for row in session.execute(query)
-    }
 
 
 def first_name(name: str) -> str:

@@ -20,8 +20,9 @@ from orders.customers import link_identity
 from orders.db import begin_write
 from orders.errors import IllegalTransition
 from orders.notify import Dispatcher, Outcome, Outgoing, RetryPolicy, render
+from orders.order_rows import order_rows
 from orders.pickup import Actor, new_event, transition
-from orders.queue import order_rows, tickets
+from orders.queue import tickets
 from orders.staff_tables import Delivery, DeliveryStatus, Notification
 from orders.tables import ActorKind, IdentityKind, Order, OrderStatus
 from orders.webhook import add_endpoint, set_active
