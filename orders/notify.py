@@ -150,16 +150,9 @@ class RetryPolicy:
 def render(session: Session, notification_ids: Sequence[str]) -> dict[str, Message]:
     """The messages of these notifications, from the database as it is now (plain rows)."""
     columns = Notification.__table__.c
-    query = select(
-        columns.id,
-        columns.event,
-        columns.status,
-        columns.created_at,
-        columns.order_id,
-        columns.customer_id,
-        columns.store_id,
-        columns.data,
-    ).where(columns.id.in_(list(notification_ids)))
+    query = select(*(columns[name] for name in _NOTIFICATION_COLUMNS)).where(
+        columns.id.in_(list(notification_ids))
+    )
     rows = [NotificationRow(*row) for row in session.execute(query)]
     orders = order_rows(session, {row.order_id for row in rows})
     by_order = {t["order_id"]: t for t in tickets(session, list(orders.values()))}
@@ -173,7 +166,9 @@ def render(session: Session, notification_ids: Sequence[str]) -> dict[str, Messa
         )
     }
     return {
-        row.id: _message(row, places.get(row.store_id), orders[row.order_id], by_order)
+        row.id: _message(
+            row, places.get(row.store_id), orders[row.order_id], by_order[row.order_id]
+        )
         for row in rows
         if row.order_id in orders
     }
@@ -193,11 +188,14 @@ class NotificationRow:
     data: dict[str, Any]
 
 
+_NOTIFICATION_COLUMNS = list(NotificationRow.__dataclass_fields__)
+
+
 def _message(
     row: NotificationRow,
     place: tuple[str, str] | None,
     order: TicketOrder,
-    tickets_by_order: dict[int, dict[str, Any]],
+    ticket: dict[str, Any],
 ) -> Message:
     """One notification's message; `place` is the store's name and time zone."""
     store_name, zone = place if place is not None else (row.store_id, "UTC")
@@ -211,7 +209,7 @@ def _message(
         store_id=row.store_id,
         store_name=store_name,
         text=shopper_text(row, order, store_name, zone),
-        ticket=tickets_by_order[row.order_id],
+        ticket=ticket,
         data=row.data,
     )
 

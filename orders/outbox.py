@@ -233,11 +233,7 @@ def claim(
         session.rollback()
         return []
     begin_write(session)
-    claimable = (
-        _claimable_query(channels, limit=limit, now=now)
-        .with_only_columns(Delivery.id)
-        .with_for_update(skip_locked=True)
-    )
+    claimable = _claimable_ids(channels, limit=limit, now=now).with_for_update(skip_locked=True)
     deliveries = DELIVERIES.c
     query = (  # one statement: the rows are chosen, locked and leased together
         update(DELIVERIES)
@@ -258,17 +254,13 @@ def claim(
 
 def _anything_due(session: Session, *, channels: Iterable[str], now: datetime) -> bool:
     """Whether any delivery on these channels is due and not leased (no lock taken)."""
-    query = _claimable_query(channels, limit=1, now=now).with_only_columns(Delivery.id)
-    return session.execute(query).first() is not None
+    return session.execute(_claimable_ids(channels, limit=1, now=now)).first() is not None
 
 
-def _claimable_query(
-    channels: Iterable[str], *, limit: int, now: datetime
-) -> Select[int, str, str, str, int]:
-    """Due deliveries that no dispatcher holds a lease on."""
-    return _due_query(channels, limit=limit, now=now).where(
-        or_(Delivery.locked_until.is_(None), Delivery.locked_until <= now)
-    )
+def _claimable_ids(channels: Iterable[str], *, limit: int, now: datetime) -> Select[int]:
+    """The ids of due deliveries that no dispatcher holds a lease on."""
+    query = _due_query(channels, limit=limit, now=now).with_only_columns(Delivery.id)
+    return query.where(or_(Delivery.locked_until.is_(None), Delivery.locked_until <= now))
 
 
 def due(
