@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,14 @@ import psycopg  # noqa: E402
 
 from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
-from benchmarks.pickup_bench import LATE, LATTE, _free_port, percentile  # noqa: E402
+from benchmarks.pickup_bench import (  # noqa: E402
+    LATE,
+    LATTE,
+    _free_port,
+    _stamp,
+    percentile,
+    print_cpu,
+)
 from benchmarks.pickup_floor_app import SCHEMA, token_hash  # noqa: E402
 
 TARGET_MS = 250.0
@@ -67,7 +75,7 @@ def start(count: int, env: dict[str, str]) -> tuple[list[subprocess.Popen[bytes]
         deadline = time.monotonic() + 30
         while True:
             try:
-                with __import__("socket").create_connection(("127.0.0.1", port), timeout=1):
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:
@@ -119,7 +127,7 @@ async def load(
                     continue
                 order = answer.json()
                 assert isinstance(order, dict)
-                placed_at[order["id"]] = datetime_stamp(order["placed_at"])
+                placed_at[order["id"]] = _stamp(order["placed_at"])
         finally:
             await client.close()
 
@@ -138,13 +146,6 @@ async def load(
         reader.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     return placed_at, seen, ids, errors, achieved
-
-
-def datetime_stamp(iso: str) -> float:
-    """An ISO timestamp as seconds since the epoch."""
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).timestamp()
 
 
 def main() -> int:
@@ -187,8 +188,6 @@ def main() -> int:
         with psycopg.connect(args.postgres_url, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
     latencies = [1000 * (seen[o] - placed_at[o]) for o in placed_at if o in seen]
-    per = 1000 / max(1, len(placed_at))
-    server = sum(a["server"] - b["server"] for a, b in zip(after, before, strict=True))
     print(f"\n== floor (skeleton app): {args.rate:g} orders/s scheduled for {args.duration:g} s,")
     print(f"   {args.stores} stores, {args.processes} process(es), PostgreSQL + Redis")
     print(f"orders placed            {len(placed_at)} ({achieved:.1f}/s achieved)")
@@ -203,11 +202,7 @@ def main() -> int:
         )
     print(f"lost events              {len([o for o in placed_at if o not in seen])}")
     print(f"duplicated events        {sum(c - 1 for c in ids.values() if c > 1)}")
-    print(
-        f"CPU per order            server {server * per:.1f} ms, "
-        f"postgres {(after[0]['postgres'] - before[0]['postgres']) * per:.1f} ms, "
-        f"benchmark client {(after[0]['client'] - before[0]['client']) * per:.1f} ms"
-    )
+    print_cpu(before, after, len(placed_at))
     return 0
 
 

@@ -175,7 +175,7 @@ async def place(request: Request) -> JSONResponse:
             ).fetchall()
             if not lines:
                 return JSONResponse({"error": "cart empty"}, status_code=409)
-            total = sum(PRICE * int(str(quantity)) for _, _, quantity in lines)
+            total = PRICE * sum(int(quantity) for _, _, quantity in lines)
             order = await (
                 await connection.execute(
                     "INSERT INTO orders (customer_id, store_id, total, placed_at, idempotency_key)"
