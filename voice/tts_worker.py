@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ READY, OK, FAILED = b"R", b"K", b"E"
 _HEADER = struct.Struct(">cI")
 _LENGTH = struct.Struct(">I")
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+RENDER_ATTEMPTS = 3
+"""How often the child tries a text whose utterance espeak-ng cut off or left silent."""
 
 
 class TtsError(VoiceCartError):
@@ -68,6 +71,11 @@ class _Engine:
 
         self._espeak: Any = _espeak
         self._engine: Any = pyttsx3.init("espeak")
+        self._completed = True
+        self._engine.connect("finished-utterance", self._on_finished)
+
+    def _on_finished(self, name: object, completed: bool) -> None:
+        self._completed = completed
 
     def voices(self) -> list[VoiceInfo]:
         """The voices espeak-ng has installed."""
@@ -83,15 +91,38 @@ class _Engine:
             time.sleep(0.001)
 
     def render(self, text: str, *, voice: str, rate: int) -> bytes:
-        """16-bit mono WAV bytes of `text` spoken with this voice and rate (words per minute)."""
+        """16-bit mono WAV bytes of `text` spoken with this voice and rate (words per minute).
+
+        pyttsx3 cancels its utterance when espeak-ng looked busy as its loop started (a stop
+        flag that outlives the loop); espeak-ng then ends the cancelled text with an empty
+        WAV. Such a render, or one pyttsx3 reports as not completed, is tried again.
+        """
+        for attempt in range(1, RENDER_ATTEMPTS + 1):
+            wav = self._render_once(text, voice=voice, rate=rate)
+            if self._completed and wav_frames(wav) > 0:
+                return wav
+            logger.warning("espeak-ng cut off %r (attempt %d)", text[:40], attempt)
+        raise RuntimeError(f"espeak-ng gave no audio for {text[:40]!r} {RENDER_ATTEMPTS} times")
+
+    def _render_once(self, text: str, *, voice: str, rate: int) -> bytes:
         self._wait_idle()
         self._engine.setProperty("voice", voice)
         self._engine.setProperty("rate", rate)
         self._wait_idle()
+        self._completed = True
         buffer = io.BytesIO()
         self._engine.save_to_file(text, buffer)
         self._engine.runAndWait()
         return buffer.getvalue()
+
+
+def wav_frames(data: bytes) -> int:
+    """How many frames of audio WAV bytes hold; 0 when they are not a WAV at all."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as reader:
+            return reader.getnframes()
+    except (wave.Error, EOFError):
+        return 0
 
 
 def _write_frame(out: BinaryIO, kind: bytes, payload: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from voice.tts import (
     resample_wav,
     synthesize_async,
 )
+from voice.tts_worker import wav_frames
 
 REPO = Path(__file__).resolve().parents[2]
 SENTENCE = "Your order will be ready at eight thirty."
@@ -171,6 +173,52 @@ def test_concurrent_callers_each_get_their_own_audio(worker: TtsWorker) -> None:
     assert len(results) == 12
     for name, seconds in results:
         assert seconds == pytest.approx(expected[name], rel=0.05)
+
+
+@needs_espeak
+def test_an_utterance_pyttsx3_cancels_is_rendered_again(tmp_path: Path) -> None:
+    # pyttsx3 keeps a stop flag when espeak-ng looked busy as its loop started; its next loop
+    # then cancels the utterance and espeak-ng may end it with an empty WAV (seen in CI: a
+    # three-sentence reply came back as 0.0 s). Raise that flag before every render.
+    code = (
+        "import json, sys\n"
+        "from voice.tts_worker import _Engine, wav_frames\n"
+        "engine = _Engine()\n"
+        "frames = []\n"
+        "for _ in range(40):\n"
+        "    engine._engine.proxy._driver._stopping = True\n"
+        f"    wav = engine.render({SENTENCE!r}, voice='gmw/en-us', rate=175)\n"
+        "    frames.append(wav_frames(wav))\n"
+        "open(sys.argv[1], 'w').write(json.dumps(frames))\n"
+    )
+    out = tmp_path / "frames.json"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    frames = json.loads(out.read_text())
+    assert len(frames) == 40
+    # Eight words at 175 words per minute are about 2 s at 22,050 Hz, every time.
+    assert min(frames) > 1.5 * 22050
+    assert max(frames) < 1.05 * min(frames)
+
+
+def test_wav_frames_of_bytes_that_are_not_a_wav_is_zero() -> None:
+    assert wav_frames(b"") == 0
+    assert wav_frames(b"RIFF") == 0
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(22050)
+        writer.writeframes(b"\0\0" * 10)
+    assert wav_frames(out.getvalue()) == 10
 
 
 @needs_espeak
