@@ -174,11 +174,7 @@ def plan_pickup(
     queue one after another (PostgreSQL; SQLite serialises write transactions anyway).
     """
     check_pickup(store, requested_at=requested_at, now=now)
-    own_minutes += pickup_extra_minutes(session, store)  # the manager's switches
-    if lock:
-        session.execute(
-            select(tables.Store.id).where(tables.Store.id == store.id).with_for_update()
-        )
+    own_minutes += pickup_extra_minutes(session, store, lock_store=lock)  # manager's switches
     estimate = estimate_ready(
         session, store, own_minutes=own_minutes, requested_at=requested_at, now=now
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.model import Catalog
 from orders import tables
@@ -34,6 +36,12 @@ def _order(
     add_to_cart(
         session, customer, catalog=catalog, product_id="latte", quantity=lattes, clock=clock
     )
+    return _place(session, catalog, clock, customer, key=key)
+
+
+def _place(
+    session: Session, catalog: Catalog, clock: FakeClock, customer: int, *, key: str = "k"
+) -> tables.Order:
     order, _ = place_pickup_order(
         session,
         customer,
@@ -93,6 +101,27 @@ def test_ready_time_queues_behind_the_orders_ahead(
     transition(session, first.id, OrderStatus.READY, actor=STAFF, clock=clock)
     third = _order(session, catalog, clock, cy, lattes=1)
     assert third.promised_at == START + timedelta(minutes=3 + 3)
+
+
+def test_simultaneous_pickup_orders_at_one_store_queue_one_after_another(
+    sessions: sessionmaker[Session], catalog: Catalog, clock: FakeClock
+) -> None:
+    count = 8
+    with sessions() as session:
+        customers = [new_customer(session, f"Shopper {n}") for n in range(count)]
+        for customer in customers:
+            add_to_cart(session, customer, catalog=catalog, product_id="latte", clock=clock)
+    start = threading.Barrier(count)
+
+    def place(customer: int) -> datetime | None:
+        with sessions() as session:
+            start.wait()
+            return _place(session, catalog, clock, customer).promised_at
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        promised = sorted(filter(None, pool.map(place, customers)))
+    # One latte takes 3 minutes; each order waited for the store's lock and saw those before it.
+    assert promised == [START + timedelta(minutes=3 * n) for n in range(1, count + 1)]
 
 
 def test_requested_time_wins_when_later_and_far_orders_do_not_queue(
