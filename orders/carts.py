@@ -12,9 +12,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.errors import VoiceCartError
 from catalog.model import Catalog, Store
@@ -107,6 +109,15 @@ def load_cart(session: Session, customer: tables.Customer, *, clock: Clock) -> t
         session.add(cart)
         session.flush()
     return cart
+
+
+def empty_cart(session: Session, cart: tables.Cart) -> None:
+    """Delete the cart's lines with one statement (checkout), and forget them in the session."""
+    lines = cast(Table, tables.CartLine.__table__)
+    session.connection().execute(delete(lines).where(lines.c.cart_id == cart.id))
+    for line in cart.lines:
+        session.expunge(line)
+    set_committed_value(cart, "lines", [])
 
 
 def cart_store(catalog: Catalog, store_id: str | None) -> Store | None:

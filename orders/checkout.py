@@ -4,7 +4,9 @@ Idempotency: a checkout carries a key chosen by the client. The first checkout w
 places the order; a retry with the same key and the same request returns that order (even
 when the cart is empty by then); the same key with a different request is refused
 (IdempotencyConflict). Keys are per customer. Checkouts of one customer are serialised on
-the customer's row, and a unique (customer, key) constraint backs this up.
+the customer's row. A checkout looks the key up only when it finds the cart empty (the usual
+retry); with a full cart it inserts, and the unique (customer, key) constraint catches a key
+used before.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.model import Catalog, Product, Store
-from orders import tables
-from orders.carts import load_cart, lock_customer, resolve_store
+from orders import outbox, tables
+from orders.carts import empty_cart, load_cart, lock_customer, resolve_store
 from orders.clock import Clock, utc_now
 from orders.errors import (
     CartEmpty,
@@ -29,6 +31,7 @@ from orders.errors import (
     FieldInvalid,
     IdempotencyConflict,
 )
+from orders.order_insert import insert_order
 from orders.pickup import Actor, new_event, plan_pickup, prep_minutes
 from orders.pricing import (
     ChosenOption,
@@ -85,25 +88,26 @@ def checkout(
     _check_request(request, idempotency_key)
     digest = request.digest()
     customer = lock_customer(session, customer_id)
-    existing = _order_by_key(session, customer_id, idempotency_key)
-    if existing is not None:
+    cart = load_cart(session, customer, clock=clock)
+    if not cart.lines:  # a retry finds the cart its first attempt emptied
+        existing = _order_by_key(session, customer_id, idempotency_key)
+        if existing is None:
+            raise CartEmpty()
         session.commit()  # releases the customer lock; nothing else changed
         return _replay(existing, idempotency_key, digest), False
-    cart = load_cart(session, customer, clock=clock)
-    if not cart.lines:
-        raise CartEmpty()
     store = resolve_store(catalog, request.store_id or cart.store_id)
     order = _new_order(session, catalog, store=store, cart=cart, request=request, now=clock())
     order.customer_id = customer_id
     order.idempotency_key = idempotency_key
     order.request_hash = digest
-    session.add(order)
-    cart.lines.clear()
     try:
+        insert_order(session, order)
+        outbox.record_events(session, order)
+        empty_cart(session, cart)
         session.commit()
     except IntegrityError:
-        # Same key committed by a concurrent checkout that got past the customer lock
-        # (possible only if a caller skipped it): the constraint decides, we replay.
+        # The key was used before and the cart was filled again since (or a concurrent
+        # checkout got past the customer lock): the unique constraint decides, we replay.
         session.rollback()
         existing = _order_by_key(session, customer_id, idempotency_key)
         if existing is None:

@@ -28,7 +28,6 @@ from orders.clock import Clock, utc_now
 from orders.order_rows import TicketOrder, order_rows
 from orders.outcome_writer import OutcomeWriter
 from orders.queue import tickets
-from orders.staff_tables import Notification
 from orders.tables import OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -149,7 +148,7 @@ class RetryPolicy:
 
 def render(session: Session, notification_ids: Sequence[str]) -> dict[str, Message]:
     """The messages of these notifications, from the database as it is now (plain rows)."""
-    columns = Notification.__table__.c
+    columns = outbox.NOTIFICATIONS.c
     query = select(*(columns[name] for name in _NOTIFICATION_COLUMNS)).where(
         columns.id.in_(list(notification_ids))
     )

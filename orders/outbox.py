@@ -4,8 +4,10 @@ Writing: every status change of an order adds an OrderEvent row (orders/pickup.p
 checkout's first event). `install` listens to a session factory's flushes, and for each new
 OrderEvent adds a Notification and one Delivery per channel in the same flush, so the change
 and its notifications commit or roll back together, whichever code path made the change
-(checkout, staff, the shopper's cancel, the dialogue). Use cases that are not status changes
-(substitution offers) call `record` themselves, inside their own transaction.
+(staff, the shopper's cancel, the dialogue). Checkout inserts its order with Core statements
+(orders/order_insert.py), which the flush never sees, and calls `record_events` in the same
+transaction. Use cases that are not status changes (substitution offers) call `record`
+themselves, inside their own transaction.
 
 Claiming: a dispatcher claims due deliveries by setting a lease (`locked_until`). On
 PostgreSQL the claim query uses FOR UPDATE SKIP LOCKED, so dispatchers in many processes
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, event, inspect, or_, select, update
+from sqlalchemy import Select, Table, delete, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import LoaderCallableStatus, Session, sessionmaker
 
 from orders import tables
@@ -46,6 +48,8 @@ WEBHOOK = "webhook"
 
 DELIVERIES = cast(Table, Delivery.__table__)
 """The deliveries' table, for the dispatcher's statements that need no ORM objects."""
+NOTIFICATIONS = cast(Table, Notification.__table__)
+"""The notifications' table, for checkout's Core inserts."""
 
 READY_EVENT = "order.ready"
 _WROTE = "voicecart.outbox.wrote"
@@ -102,20 +106,36 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
             with session.no_autoflush:
                 order = session.get(tables.Order, item.order_id) if item.order_id else None
         if isinstance(order, tables.Order):
-            data = {
-                "from": item.from_status.value if item.from_status else None,
-                "actor": item.actor_kind.value,
-                "note": item.note,
-                "at": item.at.isoformat(),
-            }
+            change = _Change.of(item)
             record(
                 session,
                 order,
-                event_name=event_name(item.to_status),
-                status=item.to_status,
-                data=data,
-                now=item.at,
+                event_name=change.event_name,
+                status=change.status,
+                data=change.data,
+                now=change.at,
             )
+
+
+@dataclass(frozen=True)
+class _Change:
+    """What a status change's notification says."""
+
+    event_name: str
+    status: OrderStatus
+    data: dict[str, Any]
+    at: datetime
+
+    @classmethod
+    def of(cls, item: tables.OrderEvent) -> _Change:
+        """The notification content of an order event."""
+        data = {
+            "from": item.from_status.value if item.from_status else None,
+            "actor": item.actor_kind.value,
+            "note": item.note,
+            "at": item.at.isoformat(),
+        }
+        return cls(event_name(item.to_status), item.to_status, data, item.at)
 
 
 def _forget(session: Session) -> None:
@@ -136,32 +156,79 @@ def record(
     with session.no_autoflush:
         targets = route(session, order, event_name)
     notification = Notification(
-        id=str(uuid.uuid4()),
-        order=order,
-        customer_id=order.customer_id,
-        store_id=order.store_id,
-        event=event_name,
-        status=status,
-        data=data,
-        created_at=now,
-        deliveries=[
-            Delivery(
-                channel=channel,
-                target=target,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                locked_until=None,
-                locked_by="",
-                delivered_at=None,
-                last_error="",
-            )
-            for channel, target in targets
-        ],
+        order=order,  # the order may not have its id yet: the flush sets order_id
+        **_notification(order, event_name=event_name, status=status, data=data, now=now),
+        deliveries=[Delivery(**_delivery(channel, target, now)) for channel, target in targets],
     )
     session.add(notification)
-    session.info.setdefault(_WROTE, set()).update(channel for channel, _ in targets)
+    _wrote(session, targets)
     return notification
+
+
+def record_events(session: Session, order: tables.Order) -> None:
+    """Write the notifications of an order inserted with Core statements (orders/order_insert.py).
+
+    The ORM never sees such an order, so the flush hook cannot; the rows are inserted here,
+    in the caller's transaction, with Core statements as well.
+    """
+    connection = session.connection()
+    for item in order.events:
+        change = _Change.of(item)
+        targets = route(session, order, change.event_name)
+        notification = _notification(
+            order,
+            event_name=change.event_name,
+            status=change.status,
+            data=change.data,
+            now=change.at,
+        )
+        connection.execute(insert(NOTIFICATIONS), {"order_id": order.id, **notification})
+        deliveries = [
+            {"notification_id": notification["id"], **_delivery(channel, target, change.at)}
+            for channel, target in targets
+        ]
+        connection.execute(insert(DELIVERIES), deliveries)
+        _wrote(session, targets)
+
+
+def _notification(
+    order: tables.Order,
+    *,
+    event_name: str,
+    status: OrderStatus,
+    data: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """A new notification's columns but its order_id: a fresh id, who and what happened."""
+    return {
+        "id": str(uuid.uuid4()),
+        "customer_id": order.customer_id,
+        "store_id": order.store_id,
+        "event": event_name,
+        "status": status,
+        "data": data,
+        "created_at": now,
+    }
+
+
+def _delivery(channel: str, target: str, now: datetime) -> dict[str, Any]:
+    """A new delivery's columns: pending, due now, never tried."""
+    return {
+        "channel": channel,
+        "target": target,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "locked_until": None,
+        "locked_by": "",
+        "delivered_at": None,
+        "last_error": "",
+    }
+
+
+def _wrote(session: Session, targets: list[tuple[str, str]]) -> None:
+    """Remember the channels written to, for the wake-up after commit."""
+    session.info.setdefault(_WROTE, set()).update(channel for channel, _ in targets)
 
 
 def route(session: Session, order: tables.Order, event_name: str) -> list[tuple[str, str]]:

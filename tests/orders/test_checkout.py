@@ -14,7 +14,7 @@ from catalog.errors import VoiceCartError
 from catalog.model import Amount, Catalog
 from catalog.request import OptionValue
 from orders import tables
-from orders.carts import add_to_cart, read_cart
+from orders.carts import add_to_cart, lock_customer, read_cart
 from orders.catalog_store import CatalogCache, load_catalog_into
 from orders.checkout import CheckoutRequest, checkout
 from orders.errors import (
@@ -26,6 +26,7 @@ from orders.errors import (
     StoreNotFound,
 )
 from orders.queries import get_order
+from orders.staff_tables import Delivery, Notification
 from orders.tables import Channel, Fulfilment, OrderStatus
 from tests.orders.factories import FakeClock, make_catalog, new_customer, with_price
 
@@ -46,6 +47,15 @@ def _fill(session: Session, customer: int, catalog: Catalog) -> None:
         options={"size": OptionValue("large"), "milk": OptionValue("oat", Amount.LIGHT)},
     )
     add_to_cart(session, customer, catalog=catalog, product_id="croissant")
+
+
+def _confirmed(
+    session: Session, customer: int, catalog: Catalog, *, key: str
+) -> tuple[tables.Order, bool]:
+    """A confirmed delivery checkout with this idempotency key."""
+    return checkout(
+        session, customer, DELIVERY, catalog=catalog, idempotency_key=key, confirmed=True
+    )
 
 
 def test_checkout_places_the_cart_with_snapshots_and_tax(
@@ -81,6 +91,44 @@ def test_checkout_places_the_cart_with_snapshots_and_tax(
     assert get_order(session, ada, order.id).total == 1570
 
 
+def test_the_returned_order_is_the_stored_one_and_the_session_goes_on(
+    session: Session, catalog: Catalog, clock: FakeClock
+) -> None:
+    ada = new_customer(session)
+    _fill(session, ada, catalog)
+    held = lock_customer(session, ada)  # a caller holding the cart sees what checkout did
+    session.commit()
+    order, _ = checkout(
+        session, ada, DELIVERY, catalog=catalog, idempotency_key="k1", confirmed=True, clock=clock
+    )
+    assert held.cart is not None
+    assert held.cart.lines == []
+    # The same session shops on, and the next order is its own.
+    add_to_cart(session, ada, catalog=catalog, product_id="croissant")
+    second, _ = checkout(
+        session, ada, DELIVERY, catalog=catalog, idempotency_key="k2", confirmed=True, clock=clock
+    )
+    assert [line.product_id for line in second.lines] == ["croissant"]
+    session.expunge_all()
+    for placed in (order, second):
+        stored = get_order(session, ada, placed.id)
+        assert [(x.id, x.order_id, x.position) for x in placed.lines] == [
+            (x.id, x.order_id, x.position) for x in stored.lines
+        ]
+        assert [(x.id, x.order_id) for x in placed.events] == [
+            (x.id, x.order_id) for x in stored.events
+        ]
+    notifications = session.scalars(select(Notification).order_by(Notification.order_id)).all()
+    assert [(n.order_id, n.event, n.customer_id) for n in notifications] == [
+        (order.id, "order.placed", ada),
+        (second.id, "order.placed", ada),
+    ]
+    channels = session.scalars(
+        select(Delivery.channel).where(Delivery.notification_id == notifications[0].id)
+    ).all()
+    assert channels == ["app"]  # a delivery order: no store screen
+
+
 def test_no_order_without_an_explicit_yes(session: Session, catalog: Catalog) -> None:
     ada = new_customer(session)
     _fill(session, ada, catalog)
@@ -96,12 +144,8 @@ def test_same_key_gives_the_same_order_and_another_body_conflicts(
 ) -> None:
     ada = new_customer(session)
     _fill(session, ada, catalog)
-    first, created = checkout(
-        session, ada, DELIVERY, catalog=catalog, idempotency_key="k1", confirmed=True
-    )
-    again, created_again = checkout(
-        session, ada, DELIVERY, catalog=catalog, idempotency_key="k1", confirmed=True
-    )
+    first, created = _confirmed(session, ada, catalog, key="k1")
+    again, created_again = _confirmed(session, ada, catalog, key="k1")
     assert created
     assert not created_again
     assert again.id == first.id
@@ -114,6 +158,25 @@ def test_same_key_gives_the_same_order_and_another_body_conflicts(
         checkout(session, ada, DELIVERY, catalog=catalog, idempotency_key="k2", confirmed=True)
     session.rollback()
     assert _count(session, tables.Order) == 1
+
+
+def test_a_used_key_with_a_refilled_cart_replays_and_keeps_the_new_cart(
+    session: Session, catalog: Catalog
+) -> None:
+    ada = new_customer(session)
+    _fill(session, ada, catalog)
+    first, _ = _confirmed(session, ada, catalog, key="k1")
+    add_to_cart(session, ada, catalog=catalog, product_id="croissant")
+    again, created = _confirmed(session, ada, catalog, key="k1")
+    assert (again.id, created) == (first.id, False)
+    other = CheckoutRequest(fulfilment=Fulfilment.DELIVERY, address="2 Elm St")
+    with pytest.raises(IdempotencyConflict):
+        checkout(session, ada, other, catalog=catalog, idempotency_key="k1", confirmed=True)
+    session.rollback()
+    assert _count(session, tables.Order) == 1
+    assert [line.product_id for line in read_cart(session, ada, catalog=catalog).lines] == [
+        "croissant"
+    ]
 
 
 def test_keys_are_per_customer(session: Session, catalog: Catalog) -> None:
