@@ -22,6 +22,7 @@ from orders.clock import Clock, utc_now
 from orders.db import make_engine, make_sessions, require_migrated
 from orders.errors import NotAuthenticated
 from server import live
+from server.callers import Callers
 from server.deps import SESSION_CLOSERS, Services
 from server.routes import alexa as alexa_route
 from server.routes import app_page, cart, catalog, health, orders, pickup, stores, voice
@@ -100,6 +101,7 @@ def create_app(
         sessions=make_sessions(engine),
         catalogs=CatalogCache(max_age=settings.catalog_refresh_seconds),
         clock=clock,
+        callers=Callers(ttl=settings.token_cache_seconds),
     )
     install_error_handlers(app)
     live.install(app, settings, app.state.services)

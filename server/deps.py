@@ -1,9 +1,9 @@
-"""Request dependencies: the app's services, a database session, the catalog, the customer."""
+"""Request dependencies: the app's services, a database session, the catalog, the caller."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from anyio import to_thread
@@ -13,11 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orders import tables
 from orders.catalog_store import CatalogCache, CatalogSnapshot
 from orders.clock import Clock
-from orders.customers import customer_for_token
 from orders.errors import NotAuthenticated
+from server.callers import Caller, Callers, caller_for_token
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,7 @@ class Services:
     sessions: sessionmaker[Session]
     catalogs: CatalogCache
     clock: Clock
+    callers: Callers = field(default_factory=Callers)
 
 
 async def get_services(request: Request) -> Services:
@@ -105,18 +105,31 @@ CatalogDep = Annotated[CatalogSnapshot, Depends(get_catalog)]
 bearer = HTTPBearer(auto_error=False, description="the API token `voicecart customers add` printed")
 
 
-def current_customer(
-    session: SessionDep,
+async def known_caller(services: Services, token: str) -> Caller | None:
+    """The customer of an API token: remembered (server/callers.py), else looked up."""
+    caller = services.callers.get(token)
+    if caller is None:
+        caller = await run_in_threadpool(caller_for_token, services.sessions, token)
+        if caller is not None:
+            services.callers.put(token, caller)
+    return caller
+
+
+async def current_customer(
+    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> tables.Customer:
-    """The customer of the `Authorization: Bearer <token>` header; 401 otherwise."""
+) -> Caller:
+    """The customer of the `Authorization: Bearer <token>` header; 401 otherwise.
+
+    Holds no database session: the route's use case reads what it needs in its own
+    transaction (a known token costs no query at all).
+    """
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
-    customer = customer_for_token(session, credentials.credentials)
-    end_read(session)
-    if customer is None:
+    caller = await known_caller(services, credentials.credentials)
+    if caller is None:
         raise NotAuthenticated("the token is not valid (revoked, or never issued)")
-    return customer
+    return caller
 
 
-CustomerDep = Annotated[tables.Customer, Depends(current_customer)]
+CustomerDep = Annotated[Caller, Depends(current_customer)]

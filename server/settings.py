@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         le=1,
         description="after a dispatcher round that delivered, wait this long for more",
     )
+    token_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="how long a process remembers an API token that worked (0: never)",
+    )
     cookie_secure: bool = Field(default=False, description="Secure staff cookies (HTTPS only)")
     alexa_client_id: str | None = Field(default=None, description="LWA id for proactive events")
     alexa_client_secret: str | None = None

@@ -15,15 +15,12 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.errors import VoiceCartError
-from orders.customers import customer_for_token
-from orders.errors import NotAuthenticated
 from orders.tables import Channel
-from server.deps import Services, bearer
+from server.deps import Services
 from server.ratelimit import RateLimited, RateLimiter, StreamSlots
 from voice import understand
 from voice.audio import AudioLimits
@@ -184,41 +181,6 @@ def get_voice(request: Request) -> VoiceServices:
 
 
 VoiceDep = Annotated[VoiceServices, Depends(get_voice)]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated customer of a voice request."""
-
-    id: int
-    name: str
-
-
-def caller_for_token(services: Services, token: str) -> Caller | None:
-    """The customer a token belongs to (the database session is closed before returning)."""
-    with services.sessions() as db:
-        customer = customer_for_token(db, token)
-        return Caller(customer.id, customer.name) if customer is not None else None
-
-
-def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
-    """The caller of `Authorization: Bearer <token>`; 401 otherwise.
-
-    Unlike server.deps.current_customer this holds no database session for the request:
-    a voice turn runs for a second or more, and the turn opens its own sessions.
-    """
-    if credentials is None or not credentials.credentials:
-        raise NotAuthenticated()
-    caller = caller_for_token(request.app.state.services, credentials.credentials)
-    if caller is None:
-        raise NotAuthenticated("the token is not valid (revoked, or never issued)")
-    return caller
-
-
-CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
 def shopper_for(caller_id: int, session_id: str, channel: Channel) -> Shopper:

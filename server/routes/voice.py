@@ -16,9 +16,10 @@ import numpy as np
 from fastapi import APIRouter, Query, Request, WebSocket
 
 from orders.tables import Channel
+from server.deps import CustomerDep
 from server.routes import ERRORS
 from server.routes.voice_stream import serve_stream
-from server.voice_deps import CallerDep, VoiceDep, shopper_for
+from server.voice_deps import VoiceDep, shopper_for
 from server.voice_schemas import SESSION_ID_PATTERN, TextTurnIn, TurnOut, turn_out
 from voice import audio
 from voice.audio import Audio, AudioLimits
@@ -60,7 +61,7 @@ SessionQuery = Annotated[
 async def voice_turn(
     request: Request,
     voice: VoiceDep,
-    caller: CallerDep,
+    caller: CustomerDep,
     session_id: SessionQuery,
     reply_audio: Annotated[
         Literal["base64", "none"], Query(alias="audio", description="include the spoken reply")
@@ -84,7 +85,7 @@ async def voice_turn(
 
 
 @router.post("/text/turn", responses=VOICE_ERRORS)
-async def text_turn(body: TextTurnIn, voice: VoiceDep, caller: CallerDep) -> TurnOut:
+async def text_turn(body: TextTurnIn, voice: VoiceDep, caller: CustomerDep) -> TurnOut:
     """One typed turn through the same dialogue as the voice turns."""
     voice.limiter.check(caller.id)
     shopper = shopper_for(caller.id, body.session_id, Channel.TEXT)

@@ -25,8 +25,10 @@ from uvicorn.protocols.utils import ClientDisconnected
 from catalog.errors import VoiceCartError
 from orders.errors import NotAuthenticated
 from orders.tables import Channel
+from server.callers import Caller
+from server.deps import known_caller
 from server.ratelimit import RateLimited
-from server.voice_deps import Caller, VoiceServices, caller_for_token, shopper_for
+from server.voice_deps import VoiceServices, shopper_for
 from server.voice_schemas import SESSION_ID_PATTERN, milliseconds, reply_event, transcript_event
 from voice.audio import SAMPLE_RATE
 from voice.endpoint import EndpointEvent, EventKind
@@ -110,7 +112,7 @@ async def _start(websocket: WebSocket, text: str) -> _Start:
     scheme, header_token = get_authorization_scheme_param(websocket.headers.get("authorization"))
     token = str(message.get("token") or (header_token if scheme.lower() == "bearer" else ""))
     services = websocket.app.state.services
-    caller = await asyncio.to_thread(caller_for_token, services, token) if token else None
+    caller = await known_caller(services, token) if token else None
     if caller is None:
         detail = NotAuthenticated().detail if not token else "the token is not valid"
         await _refuse(websocket, CLOSE_AUTH, "NotAuthenticated", detail)

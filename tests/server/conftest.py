@@ -40,6 +40,16 @@ __all__ = [
 ]
 
 
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass(frozen=True)
 class Shopper:
     """A customer as the API sees them: id and the Authorization header."""

@@ -5,16 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.ratelimit import RateLimited, RateLimiter, StreamSlots
-
-
-class Ticks:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.server.conftest import Ticks
 
 
 def test_a_burst_then_the_refill_rate() -> None:
