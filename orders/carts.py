@@ -12,15 +12,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.errors import VoiceCartError
 from catalog.model import Catalog, Store
 from orders import tables
+from orders.cart_writes import CartEdit, write_edit
 from orders.clock import Clock, utc_now
 from orders.db import begin_write
 from orders.errors import LineNotFound, QuantityInvalid, StoreNotFound, StoreRequired
@@ -111,15 +110,6 @@ def load_cart(session: Session, customer: tables.Customer, *, clock: Clock) -> t
     return cart
 
 
-def empty_cart(session: Session, cart: tables.Cart) -> None:
-    """Delete the cart's lines with one statement (checkout), and forget them in the session."""
-    lines = cast(Table, tables.CartLine.__table__)
-    session.connection().execute(delete(lines).where(lines.c.cart_id == cart.id))
-    for line in cart.lines:
-        session.expunge(line)
-    set_committed_value(cart, "lines", [])
-
-
 def cart_store(catalog: Catalog, store_id: str | None) -> Store | None:
     """The store a cart shops at: its own, or the catalog's only store; None when ambiguous."""
     if store_id is not None:
@@ -208,9 +198,9 @@ def add_to_cart(
     clock: Clock = utc_now,
 ) -> CartView:
     """Add a product with options; the same product with the same options adds to its line."""
-    cart = load_cart(session, lock_customer(session, customer_id), clock=clock)
-    _add(catalog, cart, CartItem(product_id, quantity, options or {}), clock)
-    return _commit(session, catalog, cart, clock)
+    edit = CartEdit.of(load_cart(session, lock_customer(session, customer_id), clock=clock))
+    _add(catalog, edit, CartItem(product_id, quantity, options or {}), clock)
+    return _commit_edit(session, catalog, edit, clock)
 
 
 def add_items(
@@ -226,30 +216,35 @@ def add_items(
 
     With `store_id`, an empty cart first moves to that store (a reorder shops where it did).
     """
-    cart = load_cart(session, lock_customer(session, customer_id), clock=clock)
-    if store_id is not None and not cart.lines and catalog.store(store_id) is not None:
-        cart.store_id = store_id
+    edit = CartEdit.of(load_cart(session, lock_customer(session, customer_id), clock=clock))
+    if store_id is not None and not edit.lines and catalog.store(store_id) is not None:
+        edit.store_id = store_id
     skipped: list[Skipped] = []
     for item in items:
         try:
-            _add(catalog, cart, item, clock)
+            _add(catalog, edit, item, clock)
         except VoiceCartError as error:
             skipped.append(Skipped(item.product_id, error.detail))
-    return _commit(session, catalog, cart, clock), tuple(skipped)
+    return _commit_edit(session, catalog, edit, clock), tuple(skipped)
 
 
-def _add(catalog: Catalog, cart: tables.Cart, item: CartItem, clock: Clock) -> None:
-    """Add one item to the loaded cart, merging with a line of the same product and options."""
+def _add(catalog: Catalog, edit: CartEdit, item: CartItem, clock: Clock) -> None:
+    """Add one item to the edit, merging with a line of the same product and options."""
     check_quantity(item.quantity)
-    store = cart_store(catalog, cart.store_id)
+    store = cart_store(catalog, edit.store_id or edit.cart.store_id)
     product = sellable_product(catalog, item.product_id, store.id if store is not None else None)
     stored = stored_options(choose_options(catalog, product, item.options))
     key = options_key(stored)
-    line = next(
-        (x for x in cart.lines if x.product_id == product.id and x.options_key == key), None
+    index = next(
+        (
+            i
+            for i, line in enumerate(edit.lines)
+            if line.product_id == product.id and line.options_key == key
+        ),
+        None,
     )
-    if line is None:
-        cart.lines.append(
+    if index is None:
+        edit.add_line(
             tables.CartLine(
                 product_id=product.id,
                 quantity=item.quantity,
@@ -258,10 +253,10 @@ def _add(catalog: Catalog, cart: tables.Cart, item: CartItem, clock: Clock) -> N
                 added_at=clock(),
             )
         )
-    elif line.quantity + item.quantity > MAX_QUANTITY:
-        raise QuantityInvalid(line.quantity + item.quantity, low=1, high=MAX_QUANTITY)
+    elif edit.quantity(index) + item.quantity > MAX_QUANTITY:
+        raise QuantityInvalid(edit.quantity(index) + item.quantity, low=1, high=MAX_QUANTITY)
     else:
-        line.quantity += item.quantity
+        edit.set_quantity(index, edit.quantity(index) + item.quantity)
 
 
 def set_quantity(
@@ -317,6 +312,14 @@ def _line(cart: tables.Cart, line_id: int) -> tables.CartLine:
         if line.id == line_id:
             return line
     raise LineNotFound(line_id)
+
+
+def _commit_edit(session: Session, catalog: Catalog, edit: CartEdit, clock: Clock) -> CartView:
+    """Write the edit with Core statements, commit and price the cart."""
+    write_edit(session, edit, now=clock())
+    view = view_cart(catalog, edit.cart.customer_id, edit.cart)
+    session.commit()
+    return view
 
 
 def _commit(session: Session, catalog: Catalog, cart: tables.Cart, clock: Clock) -> CartView:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.model import Catalog, Product, Store
 from orders import outbox, tables
-from orders.carts import empty_cart, load_cart, lock_customer, resolve_store
+from orders.cart_writes import empty_cart
+from orders.carts import load_cart, lock_customer, resolve_store
 from orders.clock import Clock, utc_now
 from orders.errors import (
     CartEmpty,

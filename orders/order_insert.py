@@ -23,17 +23,17 @@ from orders import tables
 def insert_order(session: Session, order: tables.Order) -> None:
     """Insert a new (transient) order with its lines and events; sets every id."""
     connection = session.connection()
-    _insert(connection, tables.Order, [order])
+    insert_rows(connection, tables.Order, [order])
     for line in order.lines:
         line.order_id = order.id
     for event in order.events:
         event.order_id = order.id
-    _insert(connection, tables.OrderLine, order.lines)
-    _insert(connection, tables.OrderEvent, order.events)
+    insert_rows(connection, tables.OrderLine, order.lines)
+    insert_rows(connection, tables.OrderEvent, order.events)
 
 
-def _insert(connection: Connection, entity: type[tables.Base], rows: Sequence[Any]) -> None:
-    """One INSERT ... RETURNING id for objects of one entity, in their order."""
+def insert_rows(connection: Connection, entity: type[tables.Base], rows: Sequence[Any]) -> None:
+    """One INSERT ... RETURNING id for new objects of one entity, in their order; sets `id`."""
     if not rows:
         return
     table = cast(Table, entity.__table__)

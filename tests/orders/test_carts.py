@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 
 import pytest
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.model import Amount, Catalog
 from catalog.request import OptionValue
+from orders import tables
+from orders.cart_writes import CartEdit, write_edit
 from orders.carts import (
     CartItem,
     add_items,
     add_to_cart,
     choose_store,
     clear_cart,
+    load_cart,
+    lock_customer,
     read_cart,
     remove_line,
     set_quantity,
@@ -214,3 +220,64 @@ def test_simultaneous_adds_of_one_customer_lose_nothing(
     with sessions() as session:
         cart = read_cart(session, ada, catalog=catalog)
     assert [(line.product_id, line.quantity) for line in cart.lines] == [("croissant", 10)]
+
+
+def test_adds_are_stored_as_the_returned_cart_says(
+    sessions: sessionmaker[Session], catalog: Catalog, clock: FakeClock
+) -> None:
+    """Adds write with Core statements; another session must read exactly what came back."""
+    with sessions() as session:
+        ada = new_customer(session, home="market")
+        add_to_cart(session, ada, catalog=catalog, product_id="bananas", clock=clock)
+        clock.advance(minutes=5)
+        items = [CartItem("bananas", 2), CartItem("oat-milk", 1), CartItem("oat-milk", 3)]
+        returned, skipped = add_items(
+            session, ada, items, catalog=catalog, store_id="cafe", clock=clock
+        )
+        stamped = session.scalars(select(tables.Cart.updated_at)).one()
+    assert skipped == ()
+    assert [(line.product_id, line.quantity) for line in returned.lines] == [
+        ("bananas", 3),
+        ("oat-milk", 4),
+    ]
+    assert returned.store_id == "market"  # a cart with lines keeps its store
+    assert stamped.replace(tzinfo=UTC) == clock()
+    with sessions() as other:
+        assert read_cart(other, ada, catalog=catalog) == returned
+
+
+def test_a_line_just_added_can_be_changed_in_the_same_session(
+    session: Session, catalog: Catalog
+) -> None:
+    ada = new_customer(session)
+    cart = add_to_cart(session, ada, catalog=catalog, product_id="croissant")
+    (line,) = cart.lines
+    cart = set_quantity(session, ada, line.id, 3, catalog=catalog)
+    assert [(x.id, x.quantity) for x in cart.lines] == [(line.id, 3)]
+    cart = add_to_cart(session, ada, catalog=catalog, product_id="croissant", quantity=2)
+    assert [(x.id, x.quantity) for x in cart.lines] == [(line.id, 5)]
+    assert read_cart(session, ada, catalog=catalog) == cart
+    assert remove_line(session, ada, line.id, catalog=catalog).lines == ()
+
+
+def test_lines_an_edit_wrote_belong_to_the_session(
+    session: Session, catalog: Catalog, clock: FakeClock
+) -> None:
+    """A later ORM flush of the same cart must not insert the written lines a second time."""
+    ada = new_customer(session)
+    cart = load_cart(session, lock_customer(session, ada), clock=clock)
+    edit = CartEdit.of(cart)
+    edit.add_line(
+        tables.CartLine(
+            product_id="croissant", quantity=1, options=[], options_key="", added_at=clock()
+        )
+    )
+    write_edit(session, edit, now=clock())
+    (line,) = cart.lines
+    assert inspect(line).persistent
+    cart.store_id = "market"
+    line.quantity = 2
+    session.commit()
+    assert session.execute(select(tables.CartLine.product_id, tables.CartLine.quantity)).all() == [
+        ("croissant", 2)
+    ]
