@@ -202,6 +202,21 @@ def test_check_turn_passes_a_matching_turn() -> None:
     assert check_turn(Expect(), result) == []
 
 
+def test_check_turn_words_ignore_apostrophes_as_the_matcher_does() -> None:
+    result = TurnResult(reply=reply("added"), request=None, heard="Add Cheerio's and avocado's.")
+    assert check_turn(Expect(words=("cheerios", "avocados")), result) == []
+    assert (
+        check_turn(
+            Expect(words=("cheerio's",)),
+            TurnResult(reply=reply("added"), request=None, heard="cheerios"),
+        )
+        == []
+    )
+    assert check_turn(Expect(words=("cheddar",)), result) == [
+        "heard 'add cheerios and avocados': missing cheddar"
+    ]
+
+
 @pytest.mark.slow
 def test_eval_conversations_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     passing = [f for f in conversation_folders() if f.name not in KNOWN_FAILURES][:2]
