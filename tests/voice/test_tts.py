@@ -75,6 +75,21 @@ def voiced_fraction(samples: np.ndarray, rate: int) -> float:
     return float((rms > 300).mean())
 
 
+def run_python(
+    code: str, *args: str, cwd: Path = REPO, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh Python process that imports this repository's packages."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+
+
 @needs_espeak
 def test_renders_speech_as_16_bit_mono_wav(worker: TtsWorker) -> None:
     wav = Pyttsx3Speaker(worker=worker).synthesize(SENTENCE)
@@ -192,15 +207,7 @@ def test_an_utterance_pyttsx3_cancels_is_rendered_again(tmp_path: Path) -> None:
         "open(sys.argv[1], 'w').write(json.dumps(frames))\n"
     )
     out = tmp_path / "frames.json"
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-    )
+    done = run_python(code, str(out), timeout=120)
     assert done.returncode == 0, done.stderr
     frames = json.loads(out.read_text())
     assert len(frames) == 40
@@ -273,15 +280,7 @@ def test_nothing_reaches_stdout(tmp_path: Path) -> None:
         "with Pyttsx3Speaker() as s: n = len(s.synthesize('Hello there.'))\n"
         "print(json.dumps({'bytes': n > 1000}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-    )
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout == '{"bytes": true}\n'
 
@@ -340,15 +339,7 @@ def test_missing_library_is_a_clear_error(tmp_path: Path) -> None:
         "except TtsUnavailable as error:\n"
         "    print(error.detail)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-    )
+    done = run_python(code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "the espeak-ng library could not be loaded" in done.stdout
     assert "libespeak-ng.so.1: cannot open shared object file" in done.stdout
