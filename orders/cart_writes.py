@@ -31,9 +31,9 @@ class CartEdit:
     """What an add changes in a loaded cart, before it is written (see `write_edit`)."""
 
     cart: tables.Cart
-    lines: list[tables.CartLine] = field(default_factory=list)
-    """The cart's lines as they will be: the loaded ones, then the new ones."""
-    new_lines: list[tables.CartLine] = field(default_factory=list)
+    lines: list[tables.CartLine]
+    """The cart's lines as they will be: the `loaded` ones, then the new ones."""
+    loaded: int
     quantities: dict[int, int] = field(default_factory=dict)
     """New quantities of loaded lines, by the line's position in `lines`."""
     store_id: str | None = None
@@ -42,7 +42,12 @@ class CartEdit:
     @classmethod
     def of(cls, cart: tables.Cart) -> CartEdit:
         """An edit that changes nothing yet."""
-        return cls(cart, list(cart.lines))
+        return cls(cart, list(cart.lines), len(cart.lines))
+
+    @property
+    def new_lines(self) -> list[tables.CartLine]:
+        """The lines this edit adds (transient until written)."""
+        return self.lines[self.loaded :]
 
     def quantity(self, index: int) -> int:
         """The line's quantity with this edit."""
@@ -50,9 +55,8 @@ class CartEdit:
 
     def set_quantity(self, index: int, quantity: int) -> None:
         """Change a line's quantity (a new line's is changed in place: it is not written yet)."""
-        line = self.lines[index]
-        if any(line is new for new in self.new_lines):
-            line.quantity = quantity
+        if index >= self.loaded:
+            self.lines[index].quantity = quantity
         else:
             self.quantities[index] = quantity
 
@@ -60,15 +64,15 @@ class CartEdit:
         """Append a new (transient) line."""
         line.cart_id = self.cart.id
         self.lines.append(line)
-        self.new_lines.append(line)
 
 
 def write_edit(session: Session, edit: CartEdit, *, now: datetime) -> None:
     """Write the edit and the cart's timestamp in the session's transaction."""
     connection = session.connection()
     cart = edit.cart
-    insert_rows(connection, tables.CartLine, edit.new_lines)
-    for line in edit.new_lines:
+    new_lines = edit.new_lines
+    insert_rows(connection, tables.CartLine, new_lines)
+    for line in new_lines:
         make_transient_to_detached(line)
         session.add(line)
     for index, quantity in edit.quantities.items():
