@@ -163,6 +163,18 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+def end_read(session: Session) -> None:
+    """End a transaction that only read, with COMMIT; its connection goes back to the pool.
+
+    COMMIT, not ROLLBACK: both end a read alike, but psycopg forgets its prepared statements
+    on every ROLLBACK (and sends DEALLOCATE ALL), so reads that ended in a rollback kept
+    PostgreSQL parsing and planning every statement again. Objects read stay usable (the
+    sessions do not expire them on commit).
+    """
+    if session.in_transaction():
+        session.commit()
+
+
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     """The session factory; objects stay readable after commit (use cases return them)."""
     return sessionmaker(engine, expire_on_commit=False)

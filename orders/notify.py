@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orders import outbox, tables
 from orders.clock import Clock, utc_now
+from orders.db import end_read
 from orders.order_rows import TicketOrder, order_rows
 from orders.outcome_writer import OutcomeWriter
 from orders.queue import tickets
@@ -357,6 +358,7 @@ class Dispatcher:
                 )
             ids = sorted({c.notification_id for c in claimed})
             messages = render(session, ids) if claimed else {}
+            end_read(session)
         # Leaving the session ended the read: nothing is held while the channels deliver.
         items = [(c, messages.get(c.notification_id)) for c in claimed]
         return list(zip(claimed, self._deliver_all(items), strict=True))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from orders import tables
 from orders.clock import Clock, utc_now
+from orders.db import end_read
 from orders.errors import FieldInvalid, OrderNotFound
 from orders.order_rows import TicketLine, TicketOrder
 from orders.pickup import Actor, transition
@@ -190,7 +191,7 @@ def staff_action(
     store_id = session.scalar(select(tables.Order.store_id).where(tables.Order.id == order_id))
     if store_id is None or staff.role_at(store_id) is None:
         raise OrderNotFound(order_id)
-    session.rollback()  # end the read; transition locks the row in its own transaction
+    end_read(session)  # transition locks the row in its own transaction
     note = "cancelled by the store" if action == "cancel" else ""
     return transition(
         session,

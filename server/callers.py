@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from orders.customers import customer_for_token, hash_token
+from orders.db import end_read
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def caller_for_token(sessions: sessionmaker[Session], token: str) -> Caller | No
     """The customer a token belongs to, read in a short session of its own."""
     with sessions() as db:
         customer = customer_for_token(db, token)
+        end_read(db)
         return Caller(customer.id, customer.name) if customer is not None else None
 
 

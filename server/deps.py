@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orders.catalog_store import CatalogCache, CatalogSnapshot
 from orders.clock import Clock
+from orders.db import end_read
 from orders.errors import NotAuthenticated
 from server.callers import Caller, Callers, caller_for_token
 
@@ -70,18 +71,6 @@ async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def end_read(session: Session) -> None:
-    """End a dependency's read transaction, returning its connection to the pool.
-
-    The route's own work runs in a later thread hop. A request waiting for a free thread
-    must not sit on a pooled connection meanwhile: with more requests in flight than
-    connections, that starves the threads that would release them (QueuePool timeouts).
-    Objects read stay usable (the sessions do not expire them on commit).
-    """
-    if session.in_transaction():
-        session.commit()
-
-
 async def get_catalog(services: ServicesDep, session: SessionDep) -> CatalogSnapshot:
     """The current catalog snapshot (re-read when `catalog load` bumped the version).
 
@@ -94,7 +83,12 @@ async def get_catalog(services: ServicesDep, session: SessionDep) -> CatalogSnap
 
 
 def _read_catalog(catalogs: CatalogCache, session: Session) -> CatalogSnapshot:
-    """The catalog snapshot, with the read ended (see end_read)."""
+    """The catalog snapshot, with the read ended.
+
+    The route's own work runs in a later thread hop. A request waiting for a free thread
+    must not sit on a pooled connection meanwhile: with more requests in flight than
+    connections, that starves the threads that would release them (QueuePool timeouts).
+    """
     snapshot = catalogs.get(session)
     end_read(session)
     return snapshot

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from server.deps import end_read
+from orders.db import end_read
 
 
 class SessionRoute(APIRoute):

@@ -17,9 +17,10 @@ from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from orders import staff as staff_accounts
+from orders.db import end_read
 from orders.errors import LoginFailed, NotPermitted
 from orders.staff import SESSION_LIFETIME, StaffIdentity
-from server.deps import ServicesDep, SessionDep, end_read
+from server.deps import ServicesDep, SessionDep
 
 COOKIE = "vc_staff"
 LOGIN_CSRF_COOKIE = "vc_login_csrf"

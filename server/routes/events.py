@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from orders import outbox, tables
+from orders.db import end_read
 from orders.errors import SubstitutionNotFound
 from orders.notify import Message, render
 from orders.queries import get_order
@@ -82,7 +83,7 @@ def _replay(services: Services, customer_id: int, after: str | None) -> Sequence
     with services.sessions() as session:
         ids = [row.id for row in outbox.replay(session, customer_id=customer_id, after=after)]
         messages = render(session, ids)
-        session.rollback()
+        end_read(session)
     return [messages[i] for i in ids if i in messages]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from orders import staff as accounts
 from orders import tables
+from orders.db import end_read
 from orders.errors import LoginFailed, NotPermitted, StoreNotFound
 from orders.queue import open_orders, staff_order, tickets
 from orders.staff import StaffIdentity, require_store
@@ -218,14 +219,16 @@ def _snapshot(services: Services, store_id: str) -> dict[str, Any]:
             "tickets": tickets(session, open_orders(session, store_id)),
             "switches": vars(read_switches(session, store_id)),
         }
-        session.rollback()
+        end_read(session)
     return result
 
 
 def _still_logged_in(services: Services, cookie: str) -> bool:
     """Whether the stream's session is still valid (logout ends open streams too)."""
     with services.sessions() as session:
-        return accounts.identify(session, cookie, clock=services.clock) is not None
+        identity = accounts.identify(session, cookie, clock=services.clock)
+        end_read(session)
+    return identity is not None
 
 
 @router.get("/orders/{order_id}/ticket", response_class=HTMLResponse, include_in_schema=False)

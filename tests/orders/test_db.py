@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from orders.db import (
     begin_write,
     current_revisions,
+    end_read,
     head_revisions,
     make_engine,
     make_sessions,
@@ -19,6 +20,7 @@ from orders.db import (
     upgrade,
 )
 from orders.errors import DatabaseNotMigrated
+from tests.orders.database import POSTGRES_URL
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
@@ -104,3 +106,26 @@ def test_database_behind_head_is_refused(empty_url: str) -> None:
     with pytest.raises(DatabaseNotMigrated, match="at old"):
         require_migrated(engine)
     engine.dispose()
+
+
+READ = text("SELECT count(*) FROM pg_prepared_statements")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="set VOICECART_TEST_POSTGRES_URL for PostgreSQL")
+def test_a_read_ended_by_end_read_keeps_the_connections_prepared_statements() -> None:
+    """psycopg prepares a statement on its 5th run and forgets all of them on a ROLLBACK."""
+    engine = make_engine(POSTGRES_URL, pool_size=1)
+    sessions = make_sessions(engine)
+    try:
+        with sessions() as session:
+            for _ in range(6):
+                session.execute(READ).scalar_one()
+            end_read(session)
+        with sessions() as session:  # the same pooled connection
+            assert session.execute(READ).scalar_one() >= 1
+            session.rollback()
+        with sessions() as session:
+            assert session.execute(READ).scalar_one() == 0  # what end_read avoids
+    finally:
+        engine.dispose()
