@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, update
+from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -66,6 +66,11 @@ class CartEdit:
         self.lines.append(line)
 
 
+_SET_QUANTITY = update(LINES).where(LINES.c.id == bindparam("line_id"))
+_TOUCH_CART = update(CARTS).where(CARTS.c.id == bindparam("cart_id"))
+"""Built once; the SET clause comes from the parameters' column names."""
+
+
 def write_edit(session: Session, edit: CartEdit, *, now: datetime) -> None:
     """Write the edit and the cart's timestamp in the session's transaction."""
     connection = session.connection()
@@ -77,20 +82,23 @@ def write_edit(session: Session, edit: CartEdit, *, now: datetime) -> None:
         session.add(line)
     for index, quantity in edit.quantities.items():
         line = edit.lines[index]
-        connection.execute(update(LINES).where(LINES.c.id == line.id).values(quantity=quantity))
+        connection.execute(_SET_QUANTITY, {"line_id": line.id, "quantity": quantity})
         set_committed_value(line, "quantity", quantity)
     values: dict[str, object] = {"updated_at": now}
     if edit.store_id is not None:
         values["store_id"] = edit.store_id
-    connection.execute(update(CARTS).where(CARTS.c.id == cart.id).values(values))
+    connection.execute(_TOUCH_CART, {"cart_id": cart.id, **values})
     for key, value in values.items():
         set_committed_value(cart, key, value)
     set_committed_value(cart, "lines", edit.lines)
 
 
+_EMPTY = delete(LINES).where(LINES.c.cart_id == bindparam("cart_id"))
+
+
 def empty_cart(session: Session, cart: tables.Cart) -> None:
     """Delete the cart's lines with one statement (checkout), and forget them in the session."""
-    session.connection().execute(delete(LINES).where(LINES.c.cart_id == cart.id))
+    session.connection().execute(_EMPTY, {"cart_id": cart.id})
     for line in cart.lines:
         session.expunge(line)
     set_committed_value(cart, "lines", [])

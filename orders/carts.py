@@ -12,8 +12,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from catalog.errors import VoiceCartError
@@ -78,6 +79,19 @@ class CartView:
         return sum(line.quantity for line in self.lines)
 
 
+_CUSTOMERS = cast(Table, tables.Customer.__table__)
+_LOCK_CUSTOMER = (
+    select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.id == bindparam("customer_id")).with_for_update()
+)
+_CUSTOMER_WITH_CART = (
+    select(tables.Customer)
+    .where(tables.Customer.id == bindparam("customer_id"))
+    .options(joinedload(tables.Customer.cart).joinedload(tables.Cart.lines))
+    .execution_options(populate_existing=True)
+)
+"""Built once: the two statements of every cart change and checkout (see lock_customer)."""
+
+
 def lock_customer(session: Session, customer_id: int) -> tables.Customer:
     """Begin the write, lock the customer's row, then load the customer with cart and lines.
 
@@ -87,15 +101,9 @@ def lock_customer(session: Session, customer_id: int) -> tables.Customer:
     transaction's commit (a second checkout would see the cart the first one just emptied).
     """
     begin_write(session)
-    lock = select(tables.Customer.id).where(tables.Customer.id == customer_id).with_for_update()
-    session.execute(lock).one()
-    query = (
-        select(tables.Customer)
-        .where(tables.Customer.id == customer_id)
-        .options(joinedload(tables.Customer.cart).joinedload(tables.Cart.lines))
-        .execution_options(populate_existing=True)
-    )
-    return session.scalars(query).unique().one()
+    key = {"customer_id": customer_id}
+    session.execute(_LOCK_CUSTOMER, key).one()
+    return session.scalars(_CUSTOMER_WITH_CART, key).unique().one()
 
 
 def load_cart(session: Session, customer: tables.Customer, *, clock: Clock) -> tables.Cart:

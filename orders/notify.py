@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orders import outbox, tables
@@ -149,21 +149,14 @@ class RetryPolicy:
 
 def render(session: Session, notification_ids: Sequence[str]) -> dict[str, Message]:
     """The messages of these notifications, from the database as it is now (plain rows)."""
-    columns = outbox.NOTIFICATIONS.c
-    query = select(*(columns[name] for name in _NOTIFICATION_COLUMNS)).where(
-        columns.id.in_(list(notification_ids))
-    )
-    rows = [NotificationRow(*row) for row in session.execute(query)]
+    found = session.execute(_NOTIFICATIONS, {"ids": list(notification_ids)})
+    rows = [NotificationRow(*row) for row in found]
     orders = order_rows(session, {row.order_id for row in rows})
     by_order = {t["order_id"]: t for t in tickets(session, list(orders.values()))}
-    stores = tables.Store.__table__.c
+    store_ids = list({row.store_id for row in rows})
     places = {
         store_id: (name, zone)
-        for store_id, name, zone in session.execute(
-            select(stores.id, stores.name, stores.timezone).where(
-                stores.id.in_({row.store_id for row in rows})
-            )
-        )
+        for store_id, name, zone in session.execute(_PLACES, {"ids": store_ids})
     }
     return {
         row.id: _message(
@@ -189,6 +182,14 @@ class NotificationRow:
 
 
 _NOTIFICATION_COLUMNS = list(NotificationRow.__dataclass_fields__)
+_NOTIFICATIONS = select(*(outbox.NOTIFICATIONS.c[name] for name in _NOTIFICATION_COLUMNS)).where(
+    outbox.NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True))
+)
+_STORES = tables.Store.__table__.c
+_PLACES = select(_STORES.id, _STORES.name, _STORES.timezone).where(
+    _STORES.id.in_(bindparam("ids", expanding=True))
+)
+"""Built once: every dispatcher round renders with them."""
 
 
 def _message(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, inspect
+from sqlalchemy import Connection, Insert, Table, insert, inspect
 from sqlalchemy.orm import Session
 
 from orders import tables
@@ -36,12 +36,19 @@ def insert_rows(connection: Connection, entity: type[tables.Base], rows: Sequenc
     """One INSERT ... RETURNING id for new objects of one entity, in their order; sets `id`."""
     if not rows:
         return
-    table = cast(Table, entity.__table__)
     keys = _column_keys(entity)
-    query = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = connection.execute(query, [{key: getattr(row, key) for key in keys} for row in rows])
+    ids = connection.execute(
+        _insert_returning_id(entity), [{key: getattr(row, key) for key in keys} for row in rows]
+    )
     for row, new_id in zip(rows, ids.scalars(), strict=True):
         row.id = new_id
+
+
+@cache
+def _insert_returning_id(entity: type[tables.Base]) -> Insert:
+    """The entity's INSERT ... RETURNING id, built once."""
+    table = cast(Table, entity.__table__)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 @cache

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from orders import tables
@@ -106,6 +106,16 @@ class OrderRow:
 
 _ORDER_COLUMNS = [name for name in OrderRow.__dataclass_fields__ if name != "lines"]
 _LINE_COLUMNS = list(LineRow.__dataclass_fields__)
+_ORDERS, _LINES = tables.Order.__table__.c, tables.OrderLine.__table__.c
+_LINES_OF = (
+    select(_LINES.order_id, *(_LINES[name] for name in _LINE_COLUMNS))
+    .where(_LINES.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_LINES.order_id, _LINES.position)
+)
+_ORDERS_BY_ID = select(*(_ORDERS[name] for name in _ORDER_COLUMNS)).where(
+    _ORDERS.id.in_(bindparam("ids", expanding=True))
+)
+"""Built once: the dispatcher renders every notification from them."""
 
 
 def order_rows(session: Session, order_ids: Iterable[int]) -> dict[int, OrderRow]:
@@ -113,17 +123,10 @@ def order_rows(session: Session, order_ids: Iterable[int]) -> dict[int, OrderRow
     ids = list(set(order_ids))
     if not ids:
         return {}
-    order_table, line_table = tables.Order.__table__.c, tables.OrderLine.__table__.c
     lines: dict[int, list[LineRow]] = {order_id: [] for order_id in ids}
-    query = (
-        select(line_table.order_id, *(line_table[name] for name in _LINE_COLUMNS))
-        .where(line_table.order_id.in_(ids))
-        .order_by(line_table.order_id, line_table.position)
-    )
-    for order_id, *values in session.execute(query):
+    for order_id, *values in session.execute(_LINES_OF, {"ids": ids}):
         lines[order_id].append(LineRow(*values))
-    query = select(*(order_table[name] for name in _ORDER_COLUMNS)).where(order_table.id.in_(ids))
     return {
         row.id: OrderRow(lines=tuple(lines[row.id]), **row._asdict())
-        for row in session.execute(query)
+        for row in session.execute(_ORDERS_BY_ID, {"ids": ids})
     }

@@ -24,10 +24,23 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, event, insert, inspect, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    event,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import LoaderCallableStatus, Session, sessionmaker
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from orders import tables
 from orders.db import begin_write, on_sqlite
@@ -50,6 +63,19 @@ DELIVERIES = cast(Table, Delivery.__table__)
 """The deliveries' table, for the dispatcher's statements that need no ORM objects."""
 NOTIFICATIONS = cast(Table, Notification.__table__)
 """The notifications' table, for checkout's Core inserts."""
+
+_INSERT_NOTIFICATION = insert(NOTIFICATIONS)
+_INSERT_DELIVERY = insert(DELIVERIES)
+_ALEXA_USERS = select(tables.Identity.value).where(
+    tables.Identity.customer_id == bindparam("customer_id"),
+    tables.Identity.kind == IdentityKind.ALEXA_USER,
+)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__).c
+_WEBHOOKS = select(_ENDPOINTS.id, _ENDPOINTS.events).where(
+    _ENDPOINTS.active.is_(True),
+    or_(_ENDPOINTS.store_id.is_(None), _ENDPOINTS.store_id == bindparam("store_id")),
+)
+"""Statements of every status change, built once."""
 
 READY_EVENT = "order.ready"
 _WROTE = "voicecart.outbox.wrote"
@@ -182,12 +208,12 @@ def record_events(session: Session, order: tables.Order) -> None:
             data=change.data,
             now=change.at,
         )
-        connection.execute(insert(NOTIFICATIONS), {"order_id": order.id, **notification})
+        connection.execute(_INSERT_NOTIFICATION, {"order_id": order.id, **notification})
         deliveries = [
             {"notification_id": notification["id"], **_delivery(channel, target, change.at)}
             for channel, target in targets
         ]
-        connection.execute(insert(DELIVERIES), deliveries)
+        connection.execute(_INSERT_DELIVERY, deliveries)
         _wrote(session, targets)
 
 
@@ -237,19 +263,9 @@ def route(session: Session, order: tables.Order, event_name: str) -> list[tuple[
     if order.fulfilment is Fulfilment.PICKUP:
         targets.insert(0, (STORE, order.store_id))
     if event_name == READY_EVENT:
-        alexa_users = session.scalars(
-            select(tables.Identity.value).where(
-                tables.Identity.customer_id == order.customer_id,
-                tables.Identity.kind == IdentityKind.ALEXA_USER,
-            )
-        )
+        alexa_users = session.scalars(_ALEXA_USERS, {"customer_id": order.customer_id})
         targets.extend((ALEXA, user) for user in alexa_users)
-    endpoints = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-            WebhookEndpoint.active.is_(True),
-            or_(WebhookEndpoint.store_id.is_(None), WebhookEndpoint.store_id == order.store_id),
-        )
-    )
+    endpoints = session.execute(_WEBHOOKS, {"store_id": order.store_id})
     targets.extend(
         (WEBHOOK, str(endpoint))
         for endpoint, events in endpoints
@@ -258,10 +274,14 @@ def route(session: Session, order: tables.Order, event_name: str) -> list[tuple[
     return targets
 
 
+@cache
 def _due_query(
-    channels: Iterable[str], *, limit: int, now: datetime, exclude: Collection[int] = ()
+    channels: tuple[str, ...], limit: int, *, excluding: bool = False
 ) -> Select[int, str, str, str, int]:
-    """Pending deliveries on these channels whose next attempt is due, oldest first."""
+    """Pending deliveries on these channels whose next attempt is due (at :now), oldest first.
+
+    Built once per dispatcher; `excluding` leaves out the ids in :exclude.
+    """
     query = (
         select(
             Delivery.id,
@@ -272,13 +292,15 @@ def _due_query(
         )
         .where(
             Delivery.status == DeliveryStatus.PENDING,
-            Delivery.channel.in_(list(channels)),
-            Delivery.next_attempt_at <= now,
+            Delivery.channel.in_(channels),
+            Delivery.next_attempt_at <= bindparam("now"),
         )
         .order_by(Delivery.id)
         .limit(limit)
     )
-    return query.where(Delivery.id.not_in(list(exclude))) if exclude else query
+    if excluding:
+        return query.where(Delivery.id.not_in(bindparam("exclude", expanding=True)))
+    return query
 
 
 def claim(
@@ -300,12 +322,26 @@ def claim(
         session.rollback()
         return []
     begin_write(session)
-    claimable = _claimable_ids(channels, limit=limit, now=now).with_for_update(skip_locked=True)
+    query = _claim(_key(channels), limit)
+    values = {"now": now, "lease_end": now + lease, "worker": worker}
+    rows = sorted(session.connection().execute(query, values).all())  # Core: no ORM bulk update
+    session.commit()
+    return [Claimed(*row) for row in rows]
+
+
+@cache
+def _claim(channels: tuple[str, ...], limit: int) -> ReturningUpdate[int, str, str, str, int]:
+    """One statement: due rows chosen, locked and leased (to :worker until :lease_end)."""
+    claimable = _claimable_ids(channels, limit).with_for_update(skip_locked=True)
     deliveries = DELIVERIES.c
-    query = (  # one statement: the rows are chosen, locked and leased together
+    return (
         update(DELIVERIES)
         .where(deliveries.id.in_(claimable.scalar_subquery()))
-        .values(locked_until=now + lease, locked_by=worker, attempts=deliveries.attempts + 1)
+        .values(
+            locked_until=bindparam("lease_end"),
+            locked_by=bindparam("worker"),
+            attempts=deliveries.attempts + 1,
+        )
         .returning(
             deliveries.id,
             deliveries.notification_id,
@@ -314,20 +350,25 @@ def claim(
             deliveries.attempts,
         )
     )
-    rows = sorted(session.connection().execute(query).all())  # Core: no ORM bulk-update path
-    session.commit()
-    return [Claimed(*row) for row in rows]
+
+
+def _key(channels: Iterable[str]) -> tuple[str, ...]:
+    """Channels as the statements' cache key."""
+    return tuple(sorted(set(channels)))
 
 
 def _anything_due(session: Session, *, channels: Iterable[str], now: datetime) -> bool:
     """Whether any delivery on these channels is due and not leased (no lock taken)."""
-    return session.execute(_claimable_ids(channels, limit=1, now=now)).first() is not None
+    query = _claimable_ids(_key(channels), 1)
+    return session.execute(query, {"now": now}).first() is not None
 
 
-def _claimable_ids(channels: Iterable[str], *, limit: int, now: datetime) -> Select[int]:
-    """The ids of due deliveries that no dispatcher holds a lease on."""
-    query = _due_query(channels, limit=limit, now=now).with_only_columns(Delivery.id)
-    return query.where(or_(Delivery.locked_until.is_(None), Delivery.locked_until <= now))
+@cache
+def _claimable_ids(channels: tuple[str, ...], limit: int) -> Select[int]:
+    """The ids of due deliveries (at :now) that no dispatcher holds a lease on."""
+    query = _due_query(channels, limit).with_only_columns(Delivery.id)
+    unleased = or_(Delivery.locked_until.is_(None), Delivery.locked_until <= bindparam("now"))
+    return query.where(unleased)
 
 
 def due(
@@ -346,7 +387,11 @@ def due(
     The read stays open: the caller renders the messages in the same snapshot, then ends it.
     `exclude`: ids delivered by this dispatcher whose outcome is not written yet.
     """
-    rows = session.execute(_due_query(channels, limit=limit, now=now, exclude=exclude)).all()
+    query = _due_query(_key(channels), limit, excluding=bool(exclude))
+    values: dict[str, Any] = {"now": now}
+    if exclude:
+        values["exclude"] = list(exclude)
+    rows = session.execute(query, values).all()
     return [Claimed(r.id, r.notification_id, r.channel, r.target, r.attempts + 1) for r in rows]
 
 
@@ -356,14 +401,21 @@ def mark_delivered(
     """Record deliveries as done (only those `worker` still holds, unless None); commits."""
     if ids:
         begin_write(session)
-        deliveries = DELIVERIES.c
-        query = update(DELIVERIES).where(deliveries.id.in_(list(ids)))
-        if worker is not None:
-            query = query.where(deliveries.locked_by == worker)
-        session.connection().execute(
-            query.values(status=DeliveryStatus.DELIVERED, delivered_at=now, locked_until=None)
-        )
+        values = {"ids": list(ids), "now": now}
+        if worker is None:
+            session.connection().execute(_MARK_DELIVERED, values)
+        else:
+            session.connection().execute(_MARK_DELIVERED_HELD, {**values, "worker": worker})
     session.commit()
+
+
+_MARK_DELIVERED = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=DeliveryStatus.DELIVERED, delivered_at=bindparam("now"), locked_until=None)
+)
+_MARK_DELIVERED_HELD = _MARK_DELIVERED.where(DELIVERIES.c.locked_by == bindparam("worker"))
+"""Built once: the dispatchers' outcome write (the second: only rows the worker holds)."""
 
 
 def mark_failed(

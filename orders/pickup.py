@@ -20,9 +20,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.model import Catalog, Product, Store
@@ -135,6 +136,17 @@ def check_pickup(store: Store, *, requested_at: datetime | None, now: datetime) 
         raise StoreClosed(store.id, _local(store, at))
 
 
+_ORDERS = cast(Table, tables.Order.__table__).c
+_QUEUE_AHEAD = select(func.coalesce(func.sum(_ORDERS.prep_minutes), 0), func.count()).where(
+    _ORDERS.store_id == bindparam("store_id"),
+    _ORDERS.fulfilment == Fulfilment.PICKUP,
+    _ORDERS.status.in_(ACTIVE),
+    _ORDERS.promised_at < bindparam("cutoff"),
+)
+"""Built once, of table columns (no ORM step): the preparation minutes and count of a
+store's active orders promised before a cutoff."""
+
+
 def estimate_ready(
     session: Session,
     store: Store,
@@ -145,13 +157,7 @@ def estimate_ready(
 ) -> ReadyEstimate:
     """The promised ready time for a new pickup order at this store (rule in the module doc)."""
     cutoff = requested_at if requested_at is not None else now + ASAP_HORIZON
-    query = select(func.coalesce(func.sum(tables.Order.prep_minutes), 0), func.count()).where(
-        tables.Order.store_id == store.id,
-        tables.Order.fulfilment == Fulfilment.PICKUP,
-        tables.Order.status.in_(ACTIVE),
-        tables.Order.promised_at < cutoff,
-    )
-    queue, ahead = session.execute(query).one()
+    queue, ahead = session.execute(_QUEUE_AHEAD, {"store_id": store.id, "cutoff": cutoff}).one()
     ready = now + timedelta(minutes=int(queue) + own_minutes)
     if requested_at is not None and requested_at > ready:
         ready = requested_at
@@ -246,6 +252,15 @@ def check_transition(order: tables.Order, to: OrderStatus, actor: Actor) -> None
         )
 
 
+_LOCK_ORDER = (
+    select(tables.Order)
+    .where(tables.Order.id == bindparam("order_id"))
+    .options(selectinload(tables.Order.lines), selectinload(tables.Order.events))
+    .with_for_update()
+)
+"""Built once: every status change locks its order with it."""
+
+
 def transition(
     session: Session,
     order_id: int,
@@ -262,13 +277,7 @@ def transition(
     With `customer_id`, only that customer's order is found (another's is OrderNotFound).
     """
     begin_write(session)
-    query = (
-        select(tables.Order)
-        .where(tables.Order.id == order_id)
-        .options(selectinload(tables.Order.lines), selectinload(tables.Order.events))
-        .with_for_update()
-    )
-    order = session.scalars(query).first()
+    order = session.scalars(_LOCK_ORDER, {"order_id": order_id}).first()
     if order is None or (customer_id is not None and order.customer_id != customer_id):
         raise OrderNotFound(order_id)
     check_transition(order, to, actor)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from orders import tables
@@ -60,21 +60,25 @@ def open_orders(session: Session, store_id: str) -> list[tables.Order]:
     return list(session.scalars(query))
 
 
+_NAMES = select(tables.Customer.id, tables.Customer.name).where(
+    tables.Customer.id.in_(bindparam("ids", expanding=True))
+)
+_OFFERS = (
+    select(Substitution)
+    .where(Substitution.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Substitution.id)
+)
+"""Built once: every notification's ticket reads them."""
+
+
 def tickets(session: Session, orders: Sequence[TicketOrder]) -> list[dict[str, Any]]:
     """The tickets of orders whose lines are loaded (customers and offers read in two queries)."""
     if not orders:
         return []
     ids = [order.id for order in orders]
-    customers = select(tables.Customer.id, tables.Customer.name).where(
-        tables.Customer.id.in_({order.customer_id for order in orders})
-    )
-    names = {customer_id: name for customer_id, name in session.execute(customers)}
-    offers = {
-        offer.order_id: offer
-        for offer in session.scalars(
-            select(Substitution).where(Substitution.order_id.in_(ids)).order_by(Substitution.id)
-        )
-    }
+    found = session.execute(_NAMES, {"ids": list({order.customer_id for order in orders})})
+    names = {customer_id: name for customer_id, name in found}
+    offers = {offer.order_id: offer for offer in session.scalars(_OFFERS, {"ids": ids})}
     products = _product_names(session, offers.values())
     return [
         ticket(order, names.get(order.customer_id, ""), offers.get(order.id), products)
@@ -177,6 +181,9 @@ def staff_order(session: Session, staff: StaffIdentity, order_id: int) -> tables
     return order
 
 
+_STORE_OF_ORDER = select(tables.Order.store_id).where(tables.Order.id == bindparam("order_id"))
+
+
 def staff_action(
     session: Session,
     staff: StaffIdentity,
@@ -188,7 +195,7 @@ def staff_action(
     """Press a ticket button: accept, start, ready, picked-up or cancel; commits."""
     if action not in ACTIONS:
         raise FieldInvalid("action", f"must be one of {', '.join(ACTIONS)}")
-    store_id = session.scalar(select(tables.Order.store_id).where(tables.Order.id == order_id))
+    store_id = session.scalar(_STORE_OF_ORDER, {"order_id": order_id})
     if store_id is None or staff.role_at(store_id) is None:
         raise OrderNotFound(order_id)
     end_read(session)  # transition locks the row in its own transaction

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from orders import tables
@@ -229,13 +229,15 @@ def require_store(identity: StaffIdentity, store_id: str, *, manager: bool = Fal
     return role
 
 
+_ROLES = select(StaffMembership.store_id, StaffMembership.role).where(
+    StaffMembership.staff_id == bindparam("staff_id")
+)
+"""Built once: every staff request reads the member's roles."""
+
+
 def _identity(session: Session, user: StaffUser, row: StaffSession) -> StaffIdentity:
     """The identity of a session row, with the member's current roles."""
-    roles = session.execute(
-        select(StaffMembership.store_id, StaffMembership.role).where(
-            StaffMembership.staff_id == user.id
-        )
-    ).all()
+    roles = session.execute(_ROLES, {"staff_id": user.id}).all()
     return StaffIdentity(
         staff_id=user.id,
         email=user.email,

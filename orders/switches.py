@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from catalog.model import Store
@@ -33,6 +34,19 @@ class Switches:
     extra_prep_minutes: int = 0
 
 
+_SETTINGS = cast(Table, StoreSettings.__table__)
+_STORES = cast(Table, tables.Store.__table__)
+_COLUMNS = (_SETTINGS.c.pickup_paused, _SETTINGS.c.extra_prep_minutes)
+_READ = select(*_COLUMNS).where(_SETTINGS.c.store_id == bindparam("store_id"))
+_LOCK_AND_READ = (
+    select(*_COLUMNS)
+    .select_from(_STORES.outerjoin(_SETTINGS, _SETTINGS.c.store_id == _STORES.c.id))
+    .where(_STORES.c.id == bindparam("store_id"))
+    .with_for_update(of=_STORES)
+)
+"""Built once, of table columns (no ORM step): every pickup order and estimate reads them."""
+
+
 def read_switches(session: Session, store_id: str, *, lock_store: bool = False) -> Switches:
     """The store's current switches; with `lock_store`, the store's row is locked as well.
 
@@ -40,18 +54,8 @@ def read_switches(session: Session, store_id: str, *, lock_store: bool = False) 
     (orders/pickup.py plan_pickup); reading the switches in the same statement saves a
     round trip on every pickup order. Columns, not objects: this runs on every estimate.
     """
-    columns = (StoreSettings.pickup_paused, StoreSettings.extra_prep_minutes)
-    if lock_store:
-        query = (
-            select(*columns)
-            .select_from(tables.Store)
-            .outerjoin(StoreSettings, StoreSettings.store_id == tables.Store.id)
-            .where(tables.Store.id == store_id)
-            .with_for_update(of=tables.Store)
-        )
-    else:
-        query = select(*columns).where(StoreSettings.store_id == store_id)
-    row = session.execute(query).first()
+    query = _LOCK_AND_READ if lock_store else _READ
+    row = session.execute(query, {"store_id": store_id}).first()
     if row is None or row.pickup_paused is None:  # never set (or, locking, no such store)
         return Switches(store_id)
     return Switches(store_id, row.pickup_paused, row.extra_prep_minutes)
