@@ -317,9 +317,14 @@ async def run_load(
         ]
         await asyncio.gather(*lanes)
         achieved = len(tally.placed_at) / max(1e-9, time.monotonic() - start)
+        await asyncio.gather(*tally.tasks)  # staff still readying orders, behind a backlog
         await asyncio.sleep(5)  # drain
         stop.set()
         for reader in readers:
+            if reader.done():  # ended before the stop: its later events count as lost
+                error = reader.exception()
+                why = type(error).__name__ if error is not None else "closed by the server"
+                tally.errors[f"stream ended early: {why}"] += 1
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
     return tally, achieved
