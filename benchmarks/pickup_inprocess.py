@@ -23,16 +23,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
+from sqlalchemy import Engine, event  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from benchmarks.orders_bench import postgres_schema  # noqa: E402
 from benchmarks.pickup_bench import bench_catalog  # noqa: E402
 from catalog.request import OptionValue  # noqa: E402
 from orders import outbox  # noqa: E402
@@ -155,21 +155,6 @@ def measure(name: str, url: str, count: int) -> None:
         f"{name:10s} statements per order {statements:5.1f}   CPU per order {order_ms:6.3f} ms   "
         f"baseline ({trips} raw round trips) {baseline_ms:6.3f} ms   ratio {ratio:5.1f}"
     )
-
-
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A fresh schema at `url`, dropped afterwards; yields the URL that uses it."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> int:
