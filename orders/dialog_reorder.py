@@ -16,10 +16,10 @@ from orders.dialog_pickup import chosen_store, store_from
 from orders.dialog_reply import Reply, ReplyKind, Turn, said_options, summarize_order
 from orders.dialog_state import Pending, PendingKind, Picked, Wanted
 from orders.dialog_words import LineWords
-from orders.pickup import ACTIVE
 from orders.pricing import ChosenOption, options_input
 from orders.queries import open_orders, order_history
 from orders.reorders import bought_products, find_usual
+from orders.tables import ACTIVE
 
 HISTORY = 50
 """How many recent orders a "last time I had X" looks through."""

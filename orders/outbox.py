@@ -4,10 +4,10 @@ Writing: every status change of an order adds an OrderEvent row (orders/pickup.p
 checkout's first event). `install` listens to a session factory's flushes, and for each new
 OrderEvent adds a Notification and one Delivery per channel in the same flush, so the change
 and its notifications commit or roll back together, whichever code path made the change
-(staff, the shopper's cancel, the dialogue). Checkout inserts its order with Core statements
-(orders/order_insert.py), which the flush never sees, and calls `record_events` in the same
-transaction. Use cases that are not status changes (substitution offers) call `record`
-themselves, inside their own transaction.
+(staff, the shopper's cancel, the dialogue). Checkout (orders/order_insert.py) and
+`pickup.transition` write with Core statements, which the flush never sees, and call
+`record_events` / `record_change` in the same transaction. Use cases that are not status
+changes (substitution offers) call `record` themselves, inside their own transaction.
 
 Claiming: a dispatcher claims due deliveries by setting a lease (`locked_until`). On
 PostgreSQL the claim query uses FOR UPDATE SKIP LOCKED, so dispatchers in many processes
@@ -44,9 +44,8 @@ from sqlalchemy.sql.dml import ReturningUpdate
 
 from orders import tables
 from orders.db import begin_write, on_sqlite
-from orders.pickup import FINAL
 from orders.staff_tables import Delivery, DeliveryStatus, Notification, WebhookEndpoint
-from orders.tables import Fulfilment, IdentityKind, OrderStatus
+from orders.tables import FINAL, Fulfilment, IdentityKind, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -192,29 +191,34 @@ def record(
 
 
 def record_events(session: Session, order: tables.Order) -> None:
-    """Write the notifications of an order inserted with Core statements (orders/order_insert.py).
+    """Write the notifications of a new order inserted with Core (orders/order_insert.py)."""
+    for item in order.events:
+        record_change(session, order, item)
 
-    The ORM never sees such an order, so the flush hook cannot; the rows are inserted here,
-    in the caller's transaction, with Core statements as well.
+
+def record_change(session: Session, order: tables.Order, item: tables.OrderEvent) -> None:
+    """Write the notification of one status change written with Core statements.
+
+    The flush hook never sees such a change (checkout's new order, `pickup.transition`); the
+    rows are inserted here, in the caller's transaction, with Core statements as well.
     """
     connection = session.connection()
-    for item in order.events:
-        change = _Change.of(item)
-        targets = route(session, order, change.event_name)
-        notification = _notification(
-            order,
-            event_name=change.event_name,
-            status=change.status,
-            data=change.data,
-            now=change.at,
-        )
-        connection.execute(_INSERT_NOTIFICATION, {"order_id": order.id, **notification})
-        deliveries = [
-            {"notification_id": notification["id"], **_delivery(channel, target, change.at)}
-            for channel, target in targets
-        ]
-        connection.execute(_INSERT_DELIVERY, deliveries)
-        _wrote(session, targets)
+    change = _Change.of(item)
+    targets = route(session, order, change.event_name)
+    notification = _notification(
+        order,
+        event_name=change.event_name,
+        status=change.status,
+        data=change.data,
+        now=change.at,
+    )
+    connection.execute(_INSERT_NOTIFICATION, {"order_id": order.id, **notification})
+    deliveries = [
+        {"notification_id": notification["id"], **_delivery(channel, target, change.at)}
+        for channel, target in targets
+    ]
+    connection.execute(_INSERT_DELIVERY, deliveries)
+    _wrote(session, targets)
 
 
 def _notification(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from orders import tables
 from orders.errors import OrderNotFound
-from orders.pickup import FINAL
+from orders.tables import FINAL
 
 MAX_PAGE = 100
 

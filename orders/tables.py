@@ -67,6 +67,17 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
 
 
+ACTIVE = (OrderStatus.PLACED, OrderStatus.ACCEPTED, OrderStatus.IN_PROGRESS)
+"""Statuses of an order the store still works on."""
+FINAL = (
+    OrderStatus.PICKED_UP,
+    OrderStatus.DELIVERED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+)
+"""Statuses with no way out (orders/pickup.py TRANSITIONS)."""
+
+
 class ActorKind(StrEnum):
     """Who changed an order: the shopper, store staff, or the system itself."""
 

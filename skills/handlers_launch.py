@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from catalog.request import Intent, Request
 from orders import tables
-from orders.pickup import FINAL
+from orders.tables import FINAL
 from skills.handlers import title_of
 from skills.handlers_reply import ANYTHING_ELSE_REPROMPT, link_account, speak
 from skills.interceptors import VISIT, Visit, visit_of

@@ -120,6 +120,32 @@ def test_status_changes_write_notifications_in_their_transaction(
         assert session.scalar(select(func.count()).select_from(Notification)) == 2
 
 
+def test_status_changes_are_written_once_and_read_back_alike(
+    wired: sessionmaker[Session], catalog: Catalog, clock: FakeClock
+) -> None:
+    """transition writes with Core statements: the session must agree with the database."""
+    _, order_id = place(wired, catalog, clock)
+    with wired() as session:
+        transition(session, order_id, OrderStatus.ACCEPTED, actor=STAFF, clock=clock)
+        clock.advance(minutes=1)
+        started = transition(session, order_id, OrderStatus.IN_PROGRESS, actor=STAFF, clock=clock)
+        session.commit()  # nothing left to flush: no event or notification written twice
+        seen = [(event.id, event.from_status, event.to_status) for event in started.events]
+    with wired() as other:
+        order = other.scalars(
+            select(Order).where(Order.id == order_id).options(selectinload(Order.events))
+        ).one()
+        assert (order.status, order.updated_at) == (started.status, started.updated_at)
+        assert order.status is OrderStatus.IN_PROGRESS
+        assert [(event.id, event.from_status, event.to_status) for event in order.events] == seen
+        assert [to for _, _, to in seen] == [
+            OrderStatus.PLACED,
+            OrderStatus.ACCEPTED,
+            OrderStatus.IN_PROGRESS,
+        ]
+        assert other.scalar(select(func.count()).select_from(Notification)) == 3
+
+
 def test_alexa_and_webhooks_are_routed_by_event_and_store(
     wired: sessionmaker[Session], catalog: Catalog, clock: FakeClock
 ) -> None:
