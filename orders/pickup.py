@@ -18,7 +18,7 @@ change and its notifications commit together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -267,15 +267,21 @@ def transition(
     clock: Clock = utc_now,
     note: str = "",
     customer_id: int | None = None,
+    store_ids: Collection[str] | None = None,
     hooks: Sequence[TransitionHook] = (),
 ) -> tables.Order:
     """Change an order's status: lock, check, record the event, run the hooks, commit.
 
-    With `customer_id`, only that customer's order is found (another's is OrderNotFound).
+    With `customer_id`, only that customer's order is found, and with `store_ids` only an
+    order of those stores (any other is OrderNotFound, as if it did not exist).
     """
     begin_write(session)
     order = session.scalars(_LOCK_ORDER, {"order_id": order_id}).first()
-    if order is None or (customer_id is not None and order.customer_id != customer_id):
+    if (
+        order is None
+        or (customer_id is not None and order.customer_id != customer_id)
+        or (store_ids is not None and order.store_id not in store_ids)
+    ):
         raise OrderNotFound(order_id)
     check_transition(order, to, actor)
     event = new_event(order.status, to, actor=actor, at=clock(), note=note)
