@@ -61,7 +61,7 @@ WEBHOOK = "webhook"
 DELIVERIES = cast(Table, Delivery.__table__)
 """The deliveries' table, for the dispatcher's statements that need no ORM objects."""
 NOTIFICATIONS = cast(Table, Notification.__table__)
-"""The notifications' table, for checkout's Core inserts."""
+"""The notifications' table, for the Core inserts of checkout and status changes."""
 
 _INSERT_NOTIFICATION = insert(NOTIFICATIONS)
 _INSERT_DELIVERY = insert(DELIVERIES)

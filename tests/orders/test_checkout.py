@@ -31,6 +31,8 @@ from orders.tables import Channel, Fulfilment, OrderStatus
 from tests.orders.factories import FakeClock, make_catalog, new_customer, with_price
 
 DELIVERY = CheckoutRequest(fulfilment=Fulfilment.DELIVERY, address="1 Main St")
+ELSEWHERE = CheckoutRequest(fulfilment=Fulfilment.DELIVERY, address="2 Elm St")
+"""Another request body: with a used key, an IdempotencyConflict."""
 
 
 def _count(session: Session, model: type[tables.Base]) -> int:
@@ -149,9 +151,8 @@ def test_same_key_gives_the_same_order_and_another_body_conflicts(
     assert created
     assert not created_again
     assert again.id == first.id
-    other = CheckoutRequest(fulfilment=Fulfilment.DELIVERY, address="2 Elm St")
     with pytest.raises(IdempotencyConflict) as caught:
-        checkout(session, ada, other, catalog=catalog, idempotency_key="k1", confirmed=True)
+        checkout(session, ada, ELSEWHERE, catalog=catalog, idempotency_key="k1", confirmed=True)
     assert caught.value.order_id == first.id
     session.rollback()
     with pytest.raises(CartEmpty):
@@ -169,9 +170,8 @@ def test_a_used_key_with_a_refilled_cart_replays_and_keeps_the_new_cart(
     add_to_cart(session, ada, catalog=catalog, product_id="croissant")
     again, created = _confirmed(session, ada, catalog, key="k1")
     assert (again.id, created) == (first.id, False)
-    other = CheckoutRequest(fulfilment=Fulfilment.DELIVERY, address="2 Elm St")
     with pytest.raises(IdempotencyConflict):
-        checkout(session, ada, other, catalog=catalog, idempotency_key="k1", confirmed=True)
+        checkout(session, ada, ELSEWHERE, catalog=catalog, idempotency_key="k1", confirmed=True)
     session.rollback()
     assert _count(session, tables.Order) == 1
     assert [line.product_id for line in read_cart(session, ada, catalog=catalog).lines] == [
