@@ -200,6 +200,7 @@ def staff_action(
         clock=clock,
         note=note,
         store_ids=staff.roles.keys(),
+        history=False,  # the screen shows the ticket, not the history
     )
 
 
