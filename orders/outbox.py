@@ -64,7 +64,9 @@ NOTIFICATIONS = cast(Table, Notification.__table__)
 """The notifications' table, for the Core inserts of checkout and status changes."""
 
 _INSERT_NOTIFICATION = insert(NOTIFICATIONS)
-_INSERT_DELIVERY = insert(DELIVERIES)
+_INSERT_DELIVERIES = insert(DELIVERIES).returning(DELIVERIES.c.id)
+"""With RETURNING, SQLAlchemy sends a notification's few deliveries as one multi-row INSERT;
+without, psycopg's executemany runs a pipeline, whose set-up cost more than the rows."""
 _ALEXA_USERS = select(tables.Identity.value).where(
     tables.Identity.customer_id == bindparam("customer_id"),
     tables.Identity.kind == IdentityKind.ALEXA_USER,
@@ -217,7 +219,7 @@ def record_change(session: Session, order: tables.Order, item: tables.OrderEvent
         {"notification_id": notification["id"], **_delivery(channel, target, change.at)}
         for channel, target in targets
     ]
-    connection.execute(_INSERT_DELIVERY, deliveries)
+    connection.execute(_INSERT_DELIVERIES, deliveries).all()
     _wrote(session, targets)
 
 
