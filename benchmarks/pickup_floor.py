@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
+import uvloop  # noqa: E402
 
 from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
@@ -176,7 +177,7 @@ def main() -> int:
     processes, ports = start(args.processes, env)
     try:
         before = [cpu_seconds(p.pid) for p in processes]
-        placed_at, seen, ids, errors, achieved = asyncio.run(
+        placed_at, seen, ids, errors, achieved = uvloop.run(
             load(ports, tokens, stores=args.stores, rate=args.rate, duration=args.duration)
         )
         after = [cpu_seconds(p.pid) for p in processes]
