@@ -14,10 +14,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from orders import tables
@@ -189,14 +190,47 @@ def log_in(
 
 
 def identify(session: Session, token: str, *, clock: Clock = utc_now) -> StaffIdentity | None:
-    """The staff member of a session cookie, or None (unknown, expired, account deactivated)."""
-    row = session.get(StaffSession, _token_hash(token))
-    if row is None or row.expires_at <= clock():
+    """The staff member of a session cookie, or None (unknown, expired, account deactivated).
+
+    Every staff request and button press asks: one statement, plain rows (a row per role).
+    """
+    rows = session.execute(_SESSION_IDENTITY, {"session_id": _token_hash(token)}).all()
+    if not rows:
         return None
-    user = session.get(StaffUser, row.staff_id)
-    if user is None or not user.active:
+    first = rows[0]
+    if first.expires_at <= clock() or not first.active:
         return None
-    return _identity(session, user, row)
+    return StaffIdentity(
+        staff_id=first.staff_id,
+        email=first.email,
+        name=first.name,
+        roles={row.store_id: row.role for row in rows if row.store_id is not None},
+        csrf_token=first.csrf_token,
+    )
+
+
+_SESSIONS = cast(Table, StaffSession.__table__)
+_USERS = cast(Table, StaffUser.__table__)
+_MEMBERSHIPS = cast(Table, StaffMembership.__table__)
+_SESSION_IDENTITY = (
+    select(
+        _SESSIONS.c.staff_id,
+        _SESSIONS.c.csrf_token,
+        _SESSIONS.c.expires_at,
+        _USERS.c.email,
+        _USERS.c.name,
+        _USERS.c.active,
+        _MEMBERSHIPS.c.store_id,
+        _MEMBERSHIPS.c.role,
+    )
+    .select_from(
+        _SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.staff_id).outerjoin(
+            _MEMBERSHIPS, _MEMBERSHIPS.c.staff_id == _USERS.c.id
+        )
+    )
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+)
+"""Built once: the session, its account and the account's roles."""
 
 
 def log_out(session: Session, token: str) -> None:
