@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from catalog.model import Catalog
 from orders import tables
 from orders.queue import staff_action, staff_order, tickets
 from orders.staff import StaffIdentity, require_store
@@ -39,10 +40,11 @@ def act(
     staff: CheckedStaffDep,
     session: SessionDep,
     services: ServicesDep,
+    catalog: CatalogDep,
 ) -> Response:
     """Press a ticket button: accept, start, ready, picked-up or cancel."""
     order = staff_action(session, staff, order_id, action, clock=services.clock)
-    return _answer(request, session, staff, order)
+    return _answer(request, session, staff, order, catalog.catalog)
 
 
 @router.get("/orders/{order_id}/lines/{line_id}/substitutes")
@@ -80,7 +82,7 @@ def out_of_stock(
         catalog=catalog.catalog,
         clock=services.clock,
     )
-    return _answer(request, session, staff, staff_order(session, staff, order_id))
+    return _answer(request, session, staff, staff_order(session, staff, order_id), catalog.catalog)
 
 
 @router.post("/stores/{store_id}/switches")
@@ -112,12 +114,15 @@ def switches(
 
 
 def _answer(
-    request: Request, session: Session, staff: StaffIdentity, order: tables.Order
+    request: Request, session: Session, staff: StaffIdentity, order: tables.Order, catalog: Catalog
 ) -> Response:
-    """The new card for the page's script, or back to the queue for a plain form."""
+    """The new card for the page's script, or back to the queue for a plain form.
+
+    The store's time zone comes from the catalog snapshot, which the request has already.
+    """
     if not wants_json(request):
         return RedirectResponse(f"/staff?store={order.store_id}", status_code=303)
-    store = session.get(tables.Store, order.store_id)
+    store = catalog.store(order.store_id)
     zone = store.timezone if store is not None else "UTC"
     ticket = tickets(session, [order])[0]
     return JSONResponse(card_payload(ticket, csrf=staff.csrf_token, zone=zone))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -11,6 +12,9 @@ from server.settings import Settings
 from tests.orders.factories import FakeClock
 from tests.server.staff_fixtures import Shop, login, place_latte, shop, staff_app, web
 from tests.server.staff_support import _CSRF, PASSWORD
+
+CAFE_ZONE = "America/Vancouver"
+"""The café's time zone in tests.orders.factories: the cards show its local times."""
 
 __all__ = ["shop", "staff_app", "web"]
 
@@ -92,6 +96,8 @@ def test_buttons_need_the_csrf_token_and_follow_the_status_machine(
     assert accepted.json()["status"] == "accepted"
     assert accepted.json()["open"]
     assert 'data-action="start"' in accepted.json()["html"]
+    promised = datetime.fromisoformat(order["promised_at"]).astimezone(ZoneInfo(CAFE_ZONE))
+    assert f"Promised <strong>{promised:%H:%M}</strong>" in accepted.json()["html"]
     assert web.post(f"{url}/ready", headers=headers).json()["error"] == "IllegalTransition"
     started = web.post(f"{url}/start", data={"csrf_token": csrf})
     assert started.status_code == 303  # a plain form goes back to the queue
