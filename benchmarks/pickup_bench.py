@@ -49,6 +49,7 @@ from benchmarks.lean_http import (  # noqa: E402
     address,
     server_sent_events,
 )
+from benchmarks.orders_bench import free_port  # noqa: E402
 from catalog.model import Catalog, Choice, OptionGroup, Product, Store  # noqa: E402
 from orders.catalog_store import load_catalog_into  # noqa: E402
 from orders.customers import create_customer  # noqa: E402
@@ -125,7 +126,7 @@ def prepare(url: str, *, stores: int, customers: int) -> World:
 def start_servers(world: World, count: int, env: dict[str, str]) -> None:
     """Start `count` uvicorn processes and wait until they answer."""
     for _ in range(count):
-        port = _free_port()
+        port = free_port()
         command = [
             sys.executable,
             "-m",
@@ -155,14 +156,6 @@ def start_servers(world: World, count: int, env: dict[str, str]) -> None:
                 time.sleep(0.2)
         else:
             raise TimeoutError(f"{base} did not start")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -34,10 +34,10 @@ import uvloop  # noqa: E402
 
 from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
+from benchmarks.orders_bench import free_port  # noqa: E402
 from benchmarks.pickup_bench import (  # noqa: E402
     LATE,
     LATTE,
-    _free_port,
     _stamp,
     percentile,
     print_cpu,
@@ -66,7 +66,7 @@ def start(count: int, env: dict[str, str]) -> tuple[list[subprocess.Popen[bytes]
     """Start the skeleton's uvicorn processes; wait until each accepts connections."""
     processes, ports = [], []
     for _ in range(count):
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "uvicorn", "benchmarks.pickup_floor_app:app"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         command += ["--no-access-log"]
