@@ -127,35 +127,49 @@ def start_servers(world: World, count: int, env: dict[str, str]) -> None:
     """Start `count` uvicorn processes and wait until they answer."""
     for _ in range(count):
         port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "server.app:app_from_environment",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "2",
-        ]
-        full = {**os.environ, **env, "PYTHONPATH": str(REPO), "VOICECART_DATABASE_URL": world.url}
-        world.processes.append(subprocess.Popen(command, cwd=REPO, env=full))
+        world.processes.append(
+            subprocess.Popen(server_command(port), cwd=REPO, env=server_env(world.url, env))
+        )
         world.bases.append(f"http://127.0.0.1:{port}")
     for base in world.bases:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise TimeoutError(f"{base} did not start")
+        wait_until_answering(base, timeout=60)
+
+
+def server_command(port: int) -> list[str]:
+    """The command of one server process (uvicorn, the app factory) on 127.0.0.1:port."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "server.app:app_from_environment",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "2",
+    ]
+
+
+def server_env(url: str, env: dict[str, str]) -> dict[str, str]:
+    """The environment of a server process on the database at `url`."""
+    return {**os.environ, **env, "PYTHONPATH": str(REPO), "VOICECART_DATABASE_URL": url}
+
+
+def wait_until_answering(base: str, *, timeout: float) -> None:
+    """Wait until GET /v1/health answers 200; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/v1/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{base} did not start")
 
 
 @dataclass
@@ -247,6 +261,14 @@ class StaffConnections:
         self._idle.clear()
 
 
+async def staff_login(base: str, email: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Log in: the headers of the staff streams (the cookie) and of button presses."""
+    async with httpx.AsyncClient(timeout=120) as client:
+        csrf = await staff_session(client, base, email)
+        cookie = {"Cookie": "; ".join(f"{name}={value}" for name, value in client.cookies.items())}
+    return cookie, {**cookie, "X-CSRF-Token": csrf, "Accept": "application/json"}
+
+
 async def lane(
     index: int,
     slots: list[float],
@@ -314,14 +336,8 @@ async def run_load(
 ) -> tuple[Tally, float]:
     """Streams up, the scheduled orders, a drain; returns the tally and the achieved rate."""
     tally, stop = Tally(), asyncio.Event()
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=500)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as login:
-        csrf = await staff_session(login, world.bases[0], world.staff_email)
-        cookie = {"Cookie": "; ".join(f"{name}={value}" for name, value in login.cookies.items())}
-    staff = {
-        base: StaffConnections(base, {**cookie, "X-CSRF-Token": csrf, "Accept": "application/json"})
-        for base in world.bases
-    }
+    cookie, pressing = await staff_login(world.bases[0], world.staff_email)
+    staff = {base: StaffConnections(base, pressing) for base in world.bases}
     try:
         readers = []
         for index, store in enumerate(world.stores):
@@ -434,16 +450,7 @@ def main() -> int:
     parser.add_argument(
         "--ready-every", type=int, default=10, help="one customer in N gets readied"
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "VOICECART_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("VOICECART_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-    )
+    add_service_options(parser)
     args = parser.parse_args()
     args.rate = args.rate or (200.0 if args.backend == "postgres" else 50.0)
     args.processes = args.processes or (2 if args.backend == "postgres" else 1)
@@ -488,6 +495,20 @@ def main() -> int:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
     return 0
+
+
+def add_service_options(parser: argparse.ArgumentParser) -> None:
+    """--postgres-url and --redis-url, defaulting to the test services' variables."""
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "VOICECART_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("VOICECART_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    )
 
 
 def _with_search_path(url: str, schema: str) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
 import uvloop  # noqa: E402
 
 from benchmarks.lean_http import Connection, address  # noqa: E402
@@ -43,9 +41,13 @@ from benchmarks.pickup_bench import (  # noqa: E402
     StaffConnections,
     Tally,
     World,
+    add_service_options,
     prepare,
     read_stream,
-    staff_session,
+    server_command,
+    server_env,
+    staff_login,
+    wait_until_answering,
 )
 from orders.db import sqlite_url  # noqa: E402
 
@@ -61,37 +63,18 @@ class Counted:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.out = out
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "server.app:app_from_environment",
-            "--factory",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        full = {**os.environ, **env, "PYTHONPATH": str(REPO), "VOICECART_DATABASE_URL": url}
+        valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
         self.process = subprocess.Popen(
-            command, cwd=REPO, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*valgrind, f"--callgrind-out-file={out}", *server_command(self.port)],
+            cwd=REPO,
+            env=server_env(url, env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def wait_until_up(self) -> None:
         """Wait (minutes, under valgrind) until the server answers."""
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/v1/health", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(1)
-        raise TimeoutError("the server did not start under valgrind")
+        wait_until_answering(self.base, timeout=600)
 
     def counting(self, on: bool) -> None:
         """Switch instruction counting on or off."""
@@ -116,12 +99,8 @@ class Counted:
 async def drive(world: World, server: Counted, orders: int, ready_every: int) -> int:
     """Warm up, then count the orders; returns how many requests the counted orders made."""
     tally, stop = Tally(), asyncio.Event()
-    async with httpx.AsyncClient(timeout=120) as login:
-        csrf = await staff_session(login, server.base, world.staff_email)
-        cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in login.cookies.items())}
-    staff = StaffConnections(
-        server.base, {**cookie, "X-CSRF-Token": csrf, "Accept": "application/json"}
-    )
+    cookie, pressing = await staff_login(server.base, world.staff_email)
+    staff = StaffConnections(server.base, pressing)
     readers = [
         asyncio.create_task(
             read_stream(f"{server.base}/staff/stream?store={s}", cookie, tally, stop)
@@ -269,16 +248,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--orders", type=int, default=60)
     parser.add_argument("--ready-every", type=int, default=10, help="staff ready every N-th")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "VOICECART_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("VOICECART_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-    )
+    add_service_options(parser)
     args = parser.parse_args()
     env = {"VOICECART_OUTBOX_POLL_SECONDS": "0.5"}
     with tempfile.TemporaryDirectory(prefix="server-instructions-") as scratch:
