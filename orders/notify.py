@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orders import outbox, tables
 from orders.clock import Clock, utc_now
 from orders.db import end_read
-from orders.order_rows import TicketOrder, order_rows
+from orders.order_rows import ORDER_COLUMNS, TicketOrder, with_lines
 from orders.outcome_writer import OutcomeWriter
 from orders.queue import tickets
 from orders.tables import OrderStatus
@@ -148,22 +148,25 @@ class RetryPolicy:
 
 
 def render(session: Session, notification_ids: Sequence[str]) -> dict[str, Message]:
-    """The messages of these notifications, from the database as it is now (plain rows)."""
-    found = session.execute(_NOTIFICATIONS, {"ids": list(notification_ids)})
-    rows = [NotificationRow(*row) for row in found]
-    orders = order_rows(session, {row.order_id for row in rows})
-    by_order = {t["order_id"]: t for t in tickets(session, list(orders.values()))}
-    store_ids = list({row.store_id for row in rows})
-    places = {
-        store_id: (name, zone)
-        for store_id, name, zone in session.execute(_PLACES, {"ids": store_ids})
-    }
+    """The messages of these notifications, from the database as it is now (plain rows).
+
+    Three reads a round: the notifications with their orders, customers' names and stores in
+    one; the orders' lines; the substitution offers.
+    """
+    found = session.execute(_RENDER, {"ids": list(notification_ids)}).all()
+    rows = [NotificationRow(*row[:_ORDER_AT]) for row in found]
+    orders = with_lines(
+        session, [dict(zip(ORDER_COLUMNS, row[_ORDER_AT:_NAME_AT], strict=True)) for row in found]
+    )
+    names = {row.customer_id: row.customer_name or "" for row in found}
+    places = {row.store_id: (row.store_name, row.store_zone) for row in found if row.store_name}
+    tickets_ = tickets(session, list(orders.values()), names=names)
+    by_order = {ticket["order_id"]: ticket for ticket in tickets_}
     return {
         row.id: _message(
             row, places.get(row.store_id), orders[row.order_id], by_order[row.order_id]
         )
         for row in rows
-        if row.order_id in orders
     }
 
 
@@ -182,14 +185,30 @@ class NotificationRow:
 
 
 _NOTIFICATION_COLUMNS = list(NotificationRow.__dataclass_fields__)
-_NOTIFICATIONS = select(*(outbox.NOTIFICATIONS.c[name] for name in _NOTIFICATION_COLUMNS)).where(
-    outbox.NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True))
-)
 _STORES = tables.Store.__table__.c
-_PLACES = select(_STORES.id, _STORES.name, _STORES.timezone).where(
-    _STORES.id.in_(bindparam("ids", expanding=True))
+_ORDERS = tables.Order.__table__.c
+_CUSTOMERS = tables.Customer.__table__.c
+_ORDER_AT = len(_NOTIFICATION_COLUMNS)
+_NAME_AT = _ORDER_AT + len(ORDER_COLUMNS)
+_RENDER = (
+    select(
+        *(outbox.NOTIFICATIONS.c[name] for name in _NOTIFICATION_COLUMNS),
+        *(_ORDERS[name].label(f"order_{name}") for name in ORDER_COLUMNS),
+        _CUSTOMERS.name.label("customer_name"),
+        _STORES.name.label("store_name"),
+        _STORES.timezone.label("store_zone"),
+    )
+    .select_from(
+        outbox.NOTIFICATIONS.join(
+            tables.Order.__table__, _ORDERS.id == outbox.NOTIFICATIONS.c.order_id
+        )
+        .outerjoin(tables.Customer.__table__, _CUSTOMERS.id == _ORDERS.customer_id)
+        .outerjoin(tables.Store.__table__, _STORES.id == outbox.NOTIFICATIONS.c.store_id)
+    )
+    .where(outbox.NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)))
 )
-"""Built once: every dispatcher round renders with them."""
+"""Built once: every dispatcher round renders with it (a notification whose order is gone
+is not found, and its delivery fails for good)."""
 
 
 def _message(

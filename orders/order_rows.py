@@ -1,13 +1,13 @@
 """Orders as plain rows, and the shape a ticket needs of an order.
 
 The staff pages build tickets from ORM orders; the outbox dispatcher, which renders every
-notification, reads the same orders as plain rows (two queries, no ORM objects): on the
-pickup path that is several times cheaper. Both satisfy TicketOrder.
+notification, reads the same orders as plain rows (with its notifications, then the lines; no
+ORM objects): on the pickup path that is several times cheaper. Both satisfy TicketOrder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -104,29 +104,23 @@ class OrderRow:
     lines: tuple[LineRow, ...]
 
 
-_ORDER_COLUMNS = [name for name in OrderRow.__dataclass_fields__ if name != "lines"]
+ORDER_COLUMNS = [name for name in OrderRow.__dataclass_fields__ if name != "lines"]
+"""The orders' columns an OrderRow holds (a caller may read them in a statement of its own)."""
 _LINE_COLUMNS = list(LineRow.__dataclass_fields__)
-_ORDERS, _LINES = tables.Order.__table__.c, tables.OrderLine.__table__.c
+_LINES = tables.OrderLine.__table__.c
 _LINES_OF = (
     select(_LINES.order_id, *(_LINES[name] for name in _LINE_COLUMNS))
     .where(_LINES.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(_LINES.order_id, _LINES.position)
 )
-_ORDERS_BY_ID = select(*(_ORDERS[name] for name in _ORDER_COLUMNS)).where(
-    _ORDERS.id.in_(bindparam("ids", expanding=True))
-)
-"""Built once: the dispatcher renders every notification from them."""
+"""Built once: the dispatcher renders every notification with it."""
 
 
-def order_rows(session: Session, order_ids: Iterable[int]) -> dict[int, OrderRow]:
-    """Orders by id with their lines, in two queries of plain rows (missing ids are absent)."""
-    ids = list(set(order_ids))
-    if not ids:
+def with_lines(session: Session, orders: Sequence[dict[str, Any]]) -> dict[int, OrderRow]:
+    """Orders read already (ORDER_COLUMNS by name, one dict per order) with their lines."""
+    if not orders:
         return {}
-    lines: dict[int, list[LineRow]] = {order_id: [] for order_id in ids}
-    for order_id, *values in session.execute(_LINES_OF, {"ids": ids}):
+    lines: dict[int, list[LineRow]] = {order["id"]: [] for order in orders}
+    for order_id, *values in session.execute(_LINES_OF, {"ids": list(lines)}):
         lines[order_id].append(LineRow(*values))
-    return {
-        row.id: OrderRow(lines=tuple(lines[row.id]), **row._asdict())
-        for row in session.execute(_ORDERS_BY_ID, {"ids": ids})
-    }
+    return {order["id"]: OrderRow(lines=tuple(lines[order["id"]]), **order) for order in orders}

@@ -70,13 +70,19 @@ _OFFERS = (
 """Built once: every notification's ticket reads them."""
 
 
-def tickets(session: Session, orders: Sequence[TicketOrder]) -> list[dict[str, Any]]:
-    """The tickets of orders whose lines are loaded (customers and offers read in two queries)."""
+def tickets(
+    session: Session, orders: Sequence[TicketOrder], *, names: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """The tickets of orders whose lines are loaded (customers and offers read in two queries).
+
+    `names`: the customers' names by id, when the caller read them already.
+    """
     if not orders:
         return []
     ids = [order.id for order in orders]
-    found = session.execute(_NAMES, {"ids": list({order.customer_id for order in orders})})
-    names = {customer_id: name for customer_id, name in found}
+    if names is None:
+        found = session.execute(_NAMES, {"ids": list({order.customer_id for order in orders})})
+        names = {customer_id: name for customer_id, name in found}
     offers = {offer.order_id: offer for offer in session.scalars(_OFFERS, {"ids": ids})}
     products = _product_names(session, offers.values())
     return [
