@@ -248,7 +248,7 @@ def check_transition(order: tables.Order, to: OrderStatus, actor: Actor) -> None
         )
 
 
-_SET_STATUS = update(_ORDER_TABLE).where(_ORDER_TABLE.c.id == bindparam("order_id"))
+_SET_STATUS = update(_ORDER_TABLE).where(_ORDERS.id == bindparam("order_id"))
 _LOCK_ORDER = select(tables.Order).where(tables.Order.id == bindparam("order_id")).with_for_update()
 _LINES = (
     select(tables.OrderLine)

@@ -186,7 +186,10 @@ def log_in(
     session.add(row)
     session.commit()
     logger.info("staff %s logged in", email)
-    return token, _identity(session, user, row)
+    who = identify(session, token, clock=clock)
+    if who is None:  # deactivated in the instant since the password check
+        raise LoginFailed()
+    return token, who
 
 
 def identify(session: Session, token: str, *, clock: Clock = utc_now) -> StaffIdentity | None:
@@ -261,24 +264,6 @@ def require_store(identity: StaffIdentity, store_id: str, *, manager: bool = Fal
     if manager and role is not StaffRole.MANAGER:
         raise NotPermitted(f"store {store_id}", "only a manager may change this")
     return role
-
-
-_ROLES = select(StaffMembership.store_id, StaffMembership.role).where(
-    StaffMembership.staff_id == bindparam("staff_id")
-)
-"""Built once: every staff request reads the member's roles."""
-
-
-def _identity(session: Session, user: StaffUser, row: StaffSession) -> StaffIdentity:
-    """The identity of a session row, with the member's current roles."""
-    roles = session.execute(_ROLES, {"staff_id": user.id}).all()
-    return StaffIdentity(
-        staff_id=user.id,
-        email=user.email,
-        name=user.name,
-        roles={store: role for store, role in roles},
-        csrf_token=row.csrf_token,
-    )
 
 
 def _user_by_email(session: Session, email: str) -> StaffUser | None:
