@@ -12,8 +12,8 @@ shopper stream to every customer, warms up with 20 orders, then counts while it 
 shoppers do), has staff accept, start and ready every `--ready-every`-th, and waits until
 every event has arrived on its streams (so the dispatcher's work is in the count).
 
-Printed: instructions per order, next to the baseline counted in the same process the same
-way: as many `GET /v1/health` requests (the HTTP floor of this stack) as the orders made
+Printed: instructions per order, next to the baseline counted the same way in a fresh server
+process: as many `GET /v1/health` requests (the HTTP floor of this stack) as the orders made
 requests. Repeatable to about 2-3% (the dispatcher's batching follows the timing).
 Needs valgrind; slow (the server runs ~50x slower under callgrind): 60 orders take ~1 min.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import subprocess
 import sys
 import tempfile
@@ -116,25 +117,18 @@ async def drive(world: World, server: Counted, orders: int, ready_every: int) ->
     connections = [await Connection.open(host, port) for _ in world.tokens]
     try:
         await asyncio.sleep(5)
-        await _orders(
+        place = functools.partial(
+            _orders,
             world,
             connections=connections,
             staff=staff,
             tally=tally,
-            numbers=range(WARM_UP),
             ready_every=ready_every,
         )
+        await place(numbers=range(WARM_UP))
         await _settled(tally)
         server.counting(True)
-        numbers = range(WARM_UP, WARM_UP + orders)
-        requests = await _orders(
-            world,
-            connections=connections,
-            staff=staff,
-            tally=tally,
-            numbers=numbers,
-            ready_every=ready_every,
-        )
+        requests = await place(numbers=range(WARM_UP, WARM_UP + orders))
         await _settled(tally)
         server.counting(False)
     finally:
@@ -212,7 +206,7 @@ async def health_requests(server: Counted, count: int) -> None:
 
 
 def run(url: str, env: dict[str, str], args: argparse.Namespace, scratch: Path) -> None:
-    """Count the orders, then the baseline, in one server process; print both."""
+    """Count the orders in one server process, then the baseline in a fresh one; print both."""
     world = prepare(url, stores=STORES, customers=CUSTOMERS)
     orders_out, baseline_out = scratch / "orders.out", scratch / "baseline.out"
     server = Counted(url, env, orders_out)
