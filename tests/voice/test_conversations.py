@@ -31,8 +31,12 @@ KNOWN_FAILURES = {
     "coffee_iced_and_pastry": "'venti' is heard as 'minty' (peppermint syrup)",
     "grocery_fill_cart": "'add two avocados and' -> 'add to avocados, and pound on'",
     "grocery_pickup_checkout": "'two limes' is heard as 'two rhymes'",
+    "grocery_remove": "'a box of cheerios' is heard as 'the marks on chirios'",
 }
-"""Conversations that fail today, and why; the test fails when one starts to pass."""
+"""Conversations that fail today, and why; the test fails when one starts to pass.
+
+Measured with the arithmetic tests/conftest.py pins (oneDNN, AVX2): Intel MKL, CTranslate2's
+default on Intel CPUs, hears grocery_remove's "cheerios" right and the conversation passes."""
 
 
 def conversation_folders() -> list[Path]:
