@@ -241,8 +241,8 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def get_bus(request: Request) -> EventBus:
-    """The process's bus (server/live.py put it on the app)."""
+async def get_bus(request: Request) -> EventBus:
+    """The process's bus (server/live.py put it on the app); async, so no thread hop."""
     bus: EventBus = request.app.state.bus
     return bus
 

@@ -50,8 +50,8 @@ def staff_from_cookie(
 MaybeStaffDep = Annotated[StaffIdentity | None, Depends(staff_from_cookie)]
 
 
-def current_staff(staff: MaybeStaffDep) -> StaffIdentity:
-    """The logged-in staff member; 401 LoginFailed otherwise."""
+async def current_staff(staff: MaybeStaffDep) -> StaffIdentity:
+    """The logged-in staff member; 401 LoginFailed otherwise (async, so no thread hop)."""
     if staff is None:
         raise LoginFailed("log in at /staff/login first")
     return staff

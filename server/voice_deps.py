@@ -175,8 +175,8 @@ def voice_of(app: FastAPI) -> VoiceServices:
     return voice
 
 
-def get_voice(request: Request) -> VoiceServices:
-    """The voice services of the request's app."""
+async def get_voice(request: Request) -> VoiceServices:
+    """The voice services of the request's app; async, so no thread hop."""
     return voice_of(request.app)
 
 
