@@ -1,12 +1,16 @@
-"""The floor under pickup_bench: the skeleton app (pickup_floor_app.py) under the same load.
+"""The floor under pickup_bench: a skeleton app under the same load.
 
     .venv/bin/python benchmarks/pickup_floor.py [--rate 200 --duration 30 --processes 2]
+        [--app async|sync]
 
 Same machine, same load shape as benchmarks/pickup_bench.py on PostgreSQL + Redis (one lane
 per customer adding a latte and placing it for pickup at a fixed schedule, 50 stores, a staff
 stream per store spread over the processes), against an app that does only what no
 implementation can skip (its module doc). What it reaches is an upper bound for VoiceCart's
 pickup path on this machine with this stack; its CPU per order is a lower bound.
+Two skeletons: `async` (pickup_floor_app.py, the fastest build: async routes, raw psycopg)
+and `sync` (pickup_floor_sync_app.py, the same work in VoiceCart's architecture: sync routes
+in the thread pool, SQLAlchemy Core).
 """
 
 from __future__ import annotations
@@ -62,12 +66,18 @@ def prepare(url: str, schema: str, *, stores: int, customers: int) -> list[str]:
     return tokens
 
 
-def start(count: int, env: dict[str, str]) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+APPS = {"async": "benchmarks.pickup_floor_app:app", "sync": "benchmarks.pickup_floor_sync_app:app"}
+"""The skeletons: the fastest build (async, raw psycopg) and VoiceCart's (threads, SQLAlchemy)."""
+
+
+def start(
+    count: int, env: dict[str, str], *, app: str
+) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     """Start the skeleton's uvicorn processes; wait until each accepts connections."""
     processes, ports = [], []
     for _ in range(count):
         port = free_port()
-        command = [sys.executable, "-m", "uvicorn", "benchmarks.pickup_floor_app:app"]
+        command = [sys.executable, "-m", "uvicorn", APPS[app]]
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         command += ["--no-access-log"]
         processes.append(subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}))
@@ -157,6 +167,12 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--stores", type=int, default=50)
     parser.add_argument("--pool", type=int, default=10, help="connections per process")
+    parser.add_argument(
+        "--app",
+        choices=sorted(APPS),
+        default="async",
+        help="async: raw psycopg on the event loop; sync: VoiceCart's threads and SQLAlchemy",
+    )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(
         "--redis-url",
@@ -174,7 +190,7 @@ def main() -> int:
         "FLOOR_POOL": str(args.pool),
         "PYTHONPATH": str(REPO),
     }
-    processes, ports = start(args.processes, env)
+    processes, ports = start(args.processes, env, app=args.app)
     try:
         before = [cpu_seconds(p.pid) for p in processes]
         placed_at, seen, ids, errors, achieved = uvloop.run(
@@ -189,7 +205,7 @@ def main() -> int:
         with psycopg.connect(args.postgres_url, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
     latencies = [1000 * (seen[o] - placed_at[o]) for o in placed_at if o in seen]
-    print(f"\n== floor (skeleton app): {args.rate:g} orders/s scheduled for {args.duration:g} s,")
+    print(f"\n== floor ({args.app} skeleton): {args.rate:g} orders/s for {args.duration:g} s,")
     print(f"   {args.stores} stores, {args.processes} process(es), PostgreSQL + Redis")
     print(f"orders placed            {len(placed_at)} ({achieved:.1f}/s achieved)")
     print(f"errors                   {dict(errors) or 0}")

@@ -112,7 +112,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
-def _token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token if scheme.lower() == "bearer" and token else None
 
@@ -120,7 +121,7 @@ def _token(request: Request) -> str | None:
 @app.post("/cart/items")
 async def add_item(request: Request) -> JSONResponse:
     """Add one line to the caller's cart."""
-    token, item = _token(request), json.loads(await request.body())
+    token, item = bearer_token(request), json.loads(await request.body())
     if token is None:
         return JSONResponse({"error": "not authenticated"}, status_code=401)
     async with app.state.pool.connection() as connection, connection.transaction():
@@ -142,7 +143,7 @@ async def add_item(request: Request) -> JSONResponse:
 @app.post("/pickup/orders", status_code=201)
 async def place(request: Request) -> JSONResponse:
     """Place the cart for pickup, write its outbox row, publish it, mark it delivered."""
-    token, body = _token(request), json.loads(await request.body())
+    token, body = bearer_token(request), json.loads(await request.body())
     key = request.headers.get("idempotency-key", "")
     if token is None or not key:
         return JSONResponse({"error": "token and key required"}, status_code=400)
@@ -213,10 +214,11 @@ async def place(request: Request) -> JSONResponse:
 
 
 @app.get("/staff/stream")
-async def staff_stream(store: str) -> StreamingResponse:
+async def staff_stream(request: Request, store: str) -> StreamingResponse:
     """The store's events as server-sent events."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
-    app.state.fanout.streams.setdefault(store, set()).add(queue)
+    fanout: Fanout = request.app.state.fanout
+    fanout.streams.setdefault(store, set()).add(queue)
 
     async def events() -> AsyncIterator[bytes]:
         try:
@@ -224,6 +226,6 @@ async def staff_stream(store: str) -> StreamingResponse:
             while True:
                 yield b"data: " + await queue.get() + b"\n\n"
         finally:
-            app.state.fanout.streams[store].discard(queue)
+            fanout.streams[store].discard(queue)
 
     return StreamingResponse(events(), media_type="text/event-stream")
