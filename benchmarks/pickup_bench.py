@@ -46,6 +46,7 @@ from benchmarks.cpu import cpu_seconds  # noqa: E402
 from benchmarks.lean_http import (  # noqa: E402
     Connection,
     ProtocolError,
+    Response,
     address,
     server_sent_events,
 )
@@ -282,7 +283,6 @@ async def lane(
     token = world.tokens[index]
     base = world.bases[index % len(world.bases)]
     store = world.stores[index % len(world.stores)]
-    auth = {"Authorization": f"Bearer {token}"}
     host, port, _ = address(base)
     client = await Connection.open(host, port)
     try:
@@ -292,13 +292,7 @@ async def lane(
                 tally.errors["skipped (behind schedule)"] += 1
                 continue
             try:
-                await client.request("POST", "/v1/cart/items", json_body=LATTE, headers=auth)
-                answer = await client.request(
-                    "POST",
-                    "/v1/pickup/orders",
-                    json_body={"confirm": True, "store_id": store},
-                    headers={**auth, "Idempotency-Key": f"{index}-{number}"},
-                )
+                answer = await add_and_place(client, token, store, key=f"{index}-{number}")
             except (OSError, asyncio.IncompleteReadError, ProtocolError) as error:
                 tally.errors[type(error).__name__] += 1
                 client = await Connection.open(host, port)
@@ -317,9 +311,25 @@ async def lane(
         await client.close()
 
 
+async def add_and_place(connection: Connection, token: str, store: str, *, key: str) -> Response:
+    """A shopper's order: a large oat latte into the cart, then the cart placed for pickup."""
+    auth = {"Authorization": f"Bearer {token}"}
+    await connection.request("POST", "/v1/cart/items", json_body=LATTE, headers=auth)
+    return await connection.request(
+        "POST",
+        "/v1/pickup/orders",
+        json_body={"confirm": True, "store_id": store},
+        headers={**auth, "Idempotency-Key": key},
+    )
+
+
+READYING = ("accept", "start", "ready")
+"""The staff's button presses that take a placed order to ready, in order."""
+
+
 async def make_ready(order_id: int, staff: StaffConnections, tally: Tally) -> None:
     """Staff accept, start and ready the order."""
-    for action in ("accept", "start", "ready"):
+    for action in READYING:
         try:
             status = await staff.post(f"/staff/orders/{order_id}/{action}")
         except (OSError, asyncio.IncompleteReadError, ProtocolError) as error:

@@ -38,10 +38,11 @@ import uvloop  # noqa: E402
 from benchmarks.lean_http import Connection, address  # noqa: E402
 from benchmarks.orders_bench import free_port, postgres_schema  # noqa: E402
 from benchmarks.pickup_bench import (  # noqa: E402
-    LATTE,
+    READYING,
     StaffConnections,
     Tally,
     World,
+    add_and_place,
     add_service_options,
     prepare,
     read_stream,
@@ -154,14 +155,9 @@ async def _orders(
     requests = 0
     for number in numbers:
         index = number % len(world.tokens)
-        auth = {"Authorization": f"Bearer {world.tokens[index]}"}
-        connection = connections[index]
-        await connection.request("POST", "/v1/cart/items", json_body=LATTE, headers=auth)
-        answer = await connection.request(
-            "POST",
-            "/v1/pickup/orders",
-            json_body={"confirm": True, "store_id": world.stores[index % len(world.stores)]},
-            headers={**auth, "Idempotency-Key": f"count-{number}"},
+        store = world.stores[index % len(world.stores)]
+        answer = await add_and_place(
+            connections[index], world.tokens[index], store, key=f"count-{number}"
         )
         if answer.status != 201:
             raise RuntimeError(f"place: HTTP {answer.status} {answer.body!r}")
@@ -171,7 +167,7 @@ async def _orders(
         tally.placed_at[order_id] = 0.0
         requests += 2
         if number % ready_every == 0:
-            for action in ("accept", "start", "ready"):
+            for action in READYING:
                 status = await staff.post(f"/staff/orders/{order_id}/{action}")
                 if status != 200:
                     raise RuntimeError(f"{action}: HTTP {status}")
