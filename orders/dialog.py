@@ -54,6 +54,7 @@ from orders.dialog_state import (
     open_conversation,
     save_conversation,
 )
+from orders.dialog_substitute import answer_substitute, ask_substitute, offer_question
 from orders.dialog_words import load_responses
 from orders.errors import (
     CartEmpty,
@@ -83,6 +84,7 @@ ANSWERS: dict[PendingKind, Answer] = {
     PendingKind.PICKUP_TIME: answer_time,
     PendingKind.CONFIRM_REORDER: answer_reorder,
     PendingKind.SUGGESTION: answer_suggestion,
+    PendingKind.SUBSTITUTE: answer_substitute,
 }
 _NOT_NEW = frozenset({Intent.UNKNOWN, Intent.CONFIRM, Intent.DENY})
 
@@ -118,7 +120,7 @@ def handle_turn(
         text=request.text if request is not None else "",
     )
     try:
-        reply = _dispatch(turn, request)
+        reply = _with_offer(turn, _dispatch(turn, request))
     except VoiceCartError as error:
         logger.info("turn refused in session %s: %s", session_id, error.detail)
         reply = _error_reply(turn, error)
@@ -150,6 +152,15 @@ def _dispatch(turn: Turn, request: Request | None) -> Reply:
         turn.state.pending = None
     reply = _handle(turn, request)
     return _miss(turn, silence=False) if reply is None else _handled(turn, reply)
+
+
+def _with_offer(turn: Turn, reply: Reply) -> Reply:
+    """The reply, then the store's waiting substitution question (once per conversation),
+    unless the turn ends the conversation or asked a question of its own."""
+    if reply.end_session or turn.state.pending is not None:
+        return reply
+    question = offer_question(turn, once=True)
+    return reply if question is None else reply.then(question)
 
 
 def _handled(turn: Turn, reply: Reply) -> Reply:
@@ -260,6 +271,7 @@ def _reask(turn: Turn, pending: Pending) -> Reply:
         PendingKind.CONFIRM_REORDER: lambda: turn.reply(
             ReplyKind.CONFIRM_REORDER, "confirm_reorder_again", asks=True
         ),
+        PendingKind.SUBSTITUTE: lambda: ask_substitute(turn, pending, again=True),
     }
     ask = simple.get(pending.kind)
     if ask is None:

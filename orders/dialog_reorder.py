@@ -15,6 +15,7 @@ from orders.dialog_items import find_line
 from orders.dialog_pickup import chosen_store, store_from
 from orders.dialog_reply import Reply, ReplyKind, Turn, said_options, summarize_order
 from orders.dialog_state import Pending, PendingKind, Picked, Wanted
+from orders.dialog_substitute import offer_question
 from orders.dialog_words import LineWords
 from orders.pricing import ChosenOption, options_input
 from orders.queries import open_orders, order_history
@@ -177,7 +178,8 @@ def _input(wanted: Wanted) -> dict[str, list[Any]]:
 
 
 def order_status(turn: Turn) -> Reply:
-    """ "Order 12 is being made. It should be ready at Main Street at 8:42 AM." """
+    """ "Order 12 is being made. It should be ready at Main Street at 8:42 AM.", then the
+    store's waiting substitution question, if there is one."""
     active = open_orders(turn.db, turn.customer_id)
     orders = active[-1:] or order_history(turn.db, turn.customer_id, limit=1)
     if not orders:
@@ -190,13 +192,15 @@ def order_status(turn: Turn) -> Reply:
             "ready_at", store=turn.store_name(store), when=turn.when(store, order.promised_at)
         )
     status = turn.words.statuses.get(order.status.value, order.status.value)
-    return turn.reply(
+    reply = turn.reply(
         ReplyKind.ORDER_STATUS,
         order=summarize_order(order, store),
         order_id=order.id,
         status=status,
         when=when,
     )
+    question = offer_question(turn)
+    return reply if question is None else replace(reply.then(question), order=reply.order)
 
 
 def store_info(turn: Turn, request: Request) -> Reply:

@@ -32,6 +32,7 @@ class PendingKind(StrEnum):
     PICKUP_TIME = "pickup_time"
     CONFIRM_REORDER = "confirm_reorder"
     SUGGESTION = "suggestion"
+    SUBSTITUTE = "substitute"
 
 
 @dataclass
@@ -65,7 +66,9 @@ class Pending:
     items: list[Wanted] = field(default_factory=list)
     """The items read back for a reorder."""
     store_id: str | None = None
-    """The store of the order a reorder copies."""
+    """The store of the order a reorder copies, or of the order a substitution is for."""
+    order_id: int | None = None
+    """The order a substitution offer is for."""
     tries: int = 0
 
 
@@ -85,6 +88,8 @@ class DialogState:
     checkout_key: str | None = None
     """The idempotency key of the checkout being confirmed, so a retried yes orders once."""
     pin_failures: int = 0
+    offer_asked: int | None = None
+    """The substitution offer this conversation has asked about (asked once unprompted)."""
 
     def to_json(self) -> dict[str, Any]:
         """The state as a JSON-able document."""
@@ -105,6 +110,7 @@ class DialogState:
                 pickup_at=data.get("pickup_at"),
                 checkout_key=data.get("checkout_key"),
                 pin_failures=int(data.get("pin_failures", 0)),
+                offer_asked=data.get("offer_asked"),
             )
         except (KeyError, TypeError, ValueError) as error:
             logger.warning("unreadable dialogue state, starting over: %s", error)
@@ -130,6 +136,7 @@ def _pending(data: dict[str, Any]) -> Pending:
         queue=[_wanted(w) for w in data.get("queue", [])],
         items=[_wanted(w) for w in data.get("items", [])],
         store_id=data.get("store_id"),
+        order_id=data.get("order_id"),
         tries=int(data.get("tries", 0)),
     )
 

@@ -64,7 +64,10 @@ class Responses:
 
     def listed(self, key: str) -> tuple[str, ...]:
         """A word list such as explicit_yes or cheaper."""
-        return self.words.get(key, ())
+        try:
+            return self.words[key]
+        except KeyError:
+            raise ResponsesMissing(f"no word list {key!r} for language {self.language!r}") from None
 
     def join(self, parts: Sequence[str], *, conjunction: str = "and") -> str:
         """ "a", "a and b", "a, b and c" (with this locale's "and" or "or")."""
@@ -172,7 +175,7 @@ def load_responses(locale: str = "en", *, directory: Path = RESPONSES_DIR) -> Re
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     lists = (
         *("explicit_yes", "yes_also", "no", "leaving", "leaving_also"),
-        *("cheaper", "pricier", "asap", "home_store", "another"),
+        *("cheaper", "pricier", "asap", "home_store", "another", "decline"),
     )
     return Responses(
         language=str(data.get("language", name)),

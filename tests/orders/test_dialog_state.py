@@ -41,8 +41,11 @@ def test_state_round_trips_through_json() -> None:
         store_id="main",
         pickup_at="2025-03-04T08:30:00-08:00",
         checkout_key="abc",
+        offer_asked=3,
     )
     assert DialogState.from_json(state.to_json()) == state
+    offer = Pending(PendingKind.SUBSTITUTE, item=wanted, store_id="main", order_id=12)
+    assert DialogState.from_json(DialogState(pending=offer).to_json()).pending == offer
 
 
 @pytest.mark.parametrize(
