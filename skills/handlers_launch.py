@@ -1,9 +1,10 @@
 """Opening the skill, the end of a session, and the catch-all exception handler (registered last).
 
 Opening the skill greets the shopper; one with an order in progress also hears its status,
-through the dialogue's order-status turn ("Order 12 is ready for pickup."). A SessionEndedRequest
-(the shopper went quiet, said nothing Alexa understood, or an error) deletes the conversation's
-state; the cart stays. The exception handler logs the error and apologises.
+through the dialogue's order-status turn ("Order 12 is ready for pickup."), and the store's
+question when an item is out of stock ("Would you like a Blueberry Muffin instead?"). A
+SessionEndedRequest (the shopper went quiet, said nothing Alexa understood, or an error) deletes
+the conversation's state; the cart stays. The exception handler logs the error and apologises.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 WELCOME = "Welcome to {store}. What would you like?"
 WELCOME_BACK = "Welcome back to {store}. {status} What would you like?"
+ASKED_BACK = "Welcome back to {store}. {status}"
 WELCOME_REPROMPT = "You can say add a latte, order my usual, or what's in my cart."
 LINK_FIRST = (
     "Welcome! To order with Alexa, please link your VoiceCart account. I've sent a card to "
@@ -52,6 +54,9 @@ class LaunchHandler(AbstractRequestHandler):
         title = title_of(visit)
         if has_open_order(visit.db, visit.customer_id):
             status = visit.turn(Request(Intent.ORDER_STATUS))
+            if status.expects_answer:  # the store asks about an out-of-stock item
+                speech = ASKED_BACK.format(store=title, status=status.speech.strip())
+                return speak(handler_input, speech, reprompt=status.speech, title=title)
             speech = WELCOME_BACK.format(store=title, status=status.speech.strip())
         else:
             speech = WELCOME.format(store=title)

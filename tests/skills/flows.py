@@ -18,6 +18,8 @@ from orders.carts import read_cart
 from orders.dialog_pin import set_voice_pin
 from orders.dialog_tables import DialogSession, UnmatchedPhrase
 from orders.pickup import Actor, transition
+from orders.staff import StaffIdentity, StaffRole
+from orders.substitutes import offer_substitutes
 from orders.tables import ActorKind, IdentityKind, OrderStatus
 from tests.skills.shopping import REPO, Alexa, Shop
 
@@ -309,6 +311,38 @@ def order_status(shop: Shop, connect: Connect) -> None:
     assert said.speech.startswith(f"Order {order.id} is ready for pickup.")
 
 
+def out_of_stock_by_voice(shop: Shop, connect: Connect) -> None:
+    """The store runs out of the croissant: opening the skill asks; naming a substitute takes it."""
+    alexa = linked(shop, connect)
+    me = customer_of(alexa)
+    alexa.intent("AddItemsIntent", product="croissant")
+    alexa.intent("CheckoutIntent")
+    alexa.yes()
+    order = orders(shop, me)[0]
+    barista = StaffIdentity(1, "b@example.com", "B", {order.store_id: StaffRole.BARISTA}, "t")
+    with shop.sessions() as db:
+        line = db.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id))
+        offered = ["chocolate-croissant", "almond-croissant"]
+        offer_substitutes(
+            db, barista, order.id, line.one().id, offered, catalog=shop.catalog, clock=shop.clock
+        )
+    alexa.new_session("amzn1.echo-api.session.later")
+    said = alexa.launch()
+    assert said.speech.startswith(f"Welcome back to VoiceCart Coffee. Order {order.id} is placed")
+    assert said.speech.endswith(
+        f"Sorry, Main Street is out of the Butter Croissant for order {order.id}. Would you "
+        "like Chocolate Croissant or Almond Croissant instead? If not, I'll cancel the order."
+    )
+    assert not said.ends
+    said = alexa.intent("AddItemsIntent", product="almond croissant")
+    assert said.speech.startswith(
+        f"OK, order {order.id} will have Almond Croissant instead of the Butter Croissant."
+    )
+    with shop.sessions() as db:
+        line = db.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id))
+        assert line.one().product_id == "almond-croissant"
+
+
 def store_info_help_and_leaving(shop: Shop, connect: Connect) -> None:
     """Store info, help, fallback, and the three ways out (cancel drops the open question)."""
     alexa = linked(shop, connect)
@@ -388,6 +422,7 @@ FLOWS: dict[str, Flow] = {
     "pickup store and time": pickup_store_and_time,
     "voice PIN": voice_pin,
     "order status": order_status,
+    "out of stock by voice": out_of_stock_by_voice,
     "store info, help, leaving": store_info_help_and_leaving,
     "session end cleans up": session_end_cleans_up,
 }
