@@ -5,6 +5,8 @@ first, 16-bit PCM); the test holds the push-to-talk button while it plays. The p
 the microphone through its AudioWorklet (resampled to 16 kHz) over WS /v1/voice/stream; the
 transcript and the cart must show two oat milks and the spoken reply must arrive. Then the
 order is placed by typing, the staff mark it ready, and the page shows it from /v1/events.
+When the store runs out of an item, the page shows the offered substitutes as buttons; a tap
+takes one.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import httpx
 import numpy as np
 import pytest
 import soundfile
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orders import tables
 from orders.clock import utc_now
 from server.app import create_app
 from server.settings import Settings
@@ -155,13 +159,7 @@ def test_hold_the_button_say_add_two_oat_milks(
 def place_and_hear_ready(page: Any, served: str, shop: Shop) -> None:
     """Check out by typing; staff make the order; the page shows it ready, live."""
     for text, kind in (("check out", "confirm_order"), ("yes", "placed")):
-        count = page.evaluate("window.voicecart.replies.length")
-        page.fill("#text-input", text)
-        page.press("#text-input", "Enter")
-        page.wait_for_function(
-            "(n) => window.voicecart.replies.length > n", arg=count, timeout=10_000
-        )
-        assert page.evaluate("window.voicecart.replies.at(-1).reply.kind") == kind
+        assert type_turn(page, text) == kind
     order_id = page.evaluate("window.voicecart.replies.at(-1).order.order_id")
     page.wait_for_selector(f'#order[data-order-id="{order_id}"]', timeout=5_000)
     with httpx.Client(timeout=10) as staff:
@@ -177,6 +175,64 @@ def place_and_hear_ready(page: Any, served: str, shop: Shop) -> None:
     assert note.startswith("Your ")
     assert note.endswith("ready at Main St")
     assert "oat milk" in note.lower()
+
+
+def test_out_of_stock_the_shopper_taps_a_substitute(
+    playwright: Any, served: str, shop: Shop, session: Session
+) -> None:
+    browser = launch(playwright)
+    try:
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{served}/app#token={shop.ada.token}")
+        page.wait_for_function(
+            "() => document.querySelector('#status').textContent.includes('Hi Ada')",
+            timeout=10_000,
+        )
+        for text, kind in (("a croissant", "added"), ("check out", "confirm_order")):
+            assert type_turn(page, text) == kind
+        assert type_turn(page, "yes") == "placed"
+        order_id = page.evaluate("window.voicecart.replies.at(-1).order.order_id")
+        line_id = session.scalar(
+            select(tables.OrderLine.id).where(tables.OrderLine.order_id == order_id)
+        )
+        session.commit()
+        with httpx.Client(timeout=10) as staff:
+            csrf = login(staff, shop.barista, base=served)
+            answer = staff.post(
+                f"{served}/staff/orders/{order_id}/lines/{line_id}/out-of-stock",
+                data={"product_id": "muffin"},
+                headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+            )
+            assert answer.status_code == 200, answer.text
+        offered = '#substitution:not([hidden]) button[data-action="accept"]'
+        page.wait_for_selector(offered, timeout=5_000)
+        assert page.inner_text(offered) == "Blueberry Muffin"
+        assert page.is_visible('#substitution button[data-action="decline"]')
+        page.click(offered)
+        page.wait_for_selector("#substitution", state="hidden", timeout=5_000)
+        page.wait_for_function(
+            "() => document.querySelector('#order-note').textContent.includes('instead of')",
+            timeout=5_000,
+        )
+        with httpx.Client(timeout=10) as shopper:
+            auth = {"Authorization": f"Bearer {shop.ada.token}"}
+            order = shopper.get(f"{served}/v1/orders/{order_id}", headers=auth).json()
+        assert [line["product_id"] for line in order["lines"]] == ["muffin"]
+        assert page.query_selector("#log li.log-error") is None
+        assert errors == []
+    finally:
+        browser.close()
+
+
+def type_turn(page: Any, text: str) -> str:
+    """Type a turn into the page; the kind of the reply it gets."""
+    count = page.evaluate("window.voicecart.replies.length")
+    page.fill("#text-input", text)
+    page.press("#text-input", "Enter")
+    page.wait_for_function("(n) => window.voicecart.replies.length > n", arg=count, timeout=10_000)
+    return str(page.evaluate("window.voicecart.replies.at(-1).reply.kind"))
 
 
 RESAMPLE = """async ([rate, hz, seconds]) => {

@@ -349,7 +349,59 @@
     $("order-status").textContent = `Order #${note.order_id}: ${note.status.replace("_", " ")}`;
     $("order-note").textContent = note.text;
     addLog("store", note.text, "notification");
+    renderSubstitution(note);
     if (typeof window.voicecartOnNotification === "function") window.voicecartOnNotification(note);
+  }
+
+  // ---- out of stock: the store offers substitutes; a button answers (or say it) -----------
+
+  function renderSubstitution(note) {
+    const box = $("substitution");
+    if (note.event !== "substitution.offered") {
+      if (box.dataset.orderId === String(note.order_id)) box.hidden = true; // answered
+      return;
+    }
+    box.dataset.orderId = String(note.order_id);
+    const choices = $("substitution-choices");
+    choices.replaceChildren();
+    for (const product of note.data.offered || []) {
+      const body = { product_id: product.product_id };
+      choices.appendChild(choiceButton(product.name, "accept", note.order_id, body));
+    }
+    choices.appendChild(choiceButton("Cancel order", "decline", note.order_id, null));
+    box.hidden = false;
+  }
+
+  function choiceButton(label, action, orderId, body) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = action === "decline" ? "choice decline" : "choice";
+    button.dataset.action = action;
+    button.textContent = label;
+    button.addEventListener("click", () => answerSubstitution(orderId, action, body));
+    return button;
+  }
+
+  async function answerSubstitution(orderId, action, body) {
+    const box = $("substitution");
+    const buttons = box.querySelectorAll("button");
+    for (const button of buttons) button.disabled = true;
+    try {
+      const response = await fetch(`/v1/orders/${orderId}/substitution/${action}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body || {}),
+      });
+      if (response.ok || response.status === 404) { // 404: answered already (by voice)
+        box.hidden = true;
+        return;
+      }
+      const problem = await response.json().catch(() => ({}));
+      addLog("error", problem.detail || `HTTP ${response.status}`, "error");
+    } catch (error) {
+      addLog("error", `Could not answer the store: ${error.message}`, "error");
+    }
+    for (const button of buttons) button.disabled = false;
   }
 
   function parseSse(block) {
