@@ -128,14 +128,7 @@ def test_hold_the_button_say_add_two_oat_milks(
 ) -> None:
     browser = launch(playwright, microphone=microphone_wav)
     try:
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{served}/app#token={shop.ada.token}")
-        page.wait_for_function(
-            "() => document.querySelector('#status').textContent.includes('Hi Ada')",
-            timeout=10_000,
-        )
+        page, errors = open_app(browser, served, shop.ada.token)
         assert "token" not in page.url, "the token leaves the address bar"
         hold_to_talk(page, soundfile.info(microphone_wav).duration - TAIL_SECONDS + 0.6)
         page.wait_for_selector(
@@ -182,14 +175,7 @@ def test_out_of_stock_the_shopper_taps_a_substitute(
 ) -> None:
     browser = launch(playwright)
     try:
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{served}/app#token={shop.ada.token}")
-        page.wait_for_function(
-            "() => document.querySelector('#status').textContent.includes('Hi Ada')",
-            timeout=10_000,
-        )
+        page, errors = open_app(browser, served, shop.ada.token)
         for text, kind in (("a croissant", "added"), ("check out", "confirm_order")):
             assert type_turn(page, text) == kind
         assert type_turn(page, "yes") == "placed"
@@ -224,6 +210,19 @@ def test_out_of_stock_the_shopper_taps_a_substitute(
         assert errors == []
     finally:
         browser.close()
+
+
+def open_app(browser: Any, served: str, token: str) -> tuple[Any, list[str]]:
+    """The /app page on a phone-sized screen, signed in; the page and its uncaught errors."""
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{served}/app#token={token}")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.includes('Hi Ada')",
+        timeout=10_000,
+    )
+    return page, errors
 
 
 def type_turn(page: Any, text: str) -> str:
