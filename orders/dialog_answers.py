@@ -70,14 +70,22 @@ def explicit_yes(request: Request, words: Responses) -> bool:
     return _made_of(plain(request.text), words.listed("explicit_yes"), words.listed("yes_also"))
 
 
+def is_yes(request: Request, words: Responses) -> bool:
+    """An explicit yes, or a turn the parser read as a confirmation."""
+    return explicit_yes(request, words) or request.intent is Intent.CONFIRM
+
+
 def is_no(request: Request, words: Responses) -> bool:
     """A no, a not-yet or a never-mind."""
     if request.intent in (Intent.DENY, Intent.CANCEL):
         return True
-    said = plain(request.text)
-    return bool(said) and any(
-        said == plain(p) or said.startswith(plain(p) + " ") for p in words.listed("no")
-    )
+    return opens_with(request.text, words.listed("no"))
+
+
+def opens_with(text: str, phrases: Sequence[str]) -> bool:
+    """Whether the plain text is one of the phrases, or starts with one as whole words."""
+    said = plain(text)
+    return bool(said) and any(said == plain(p) or said.startswith(plain(p) + " ") for p in phrases)
 
 
 def is_leaving(request: Request, words: Responses) -> bool:

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from catalog.match import AMBIGUITY_MARGIN, match_option
 from catalog.model import Amount, Choice, OptionGroup, Product
-from catalog.request import Intent, Item, OptionValue, Request
+from catalog.request import Item, OptionValue, Request
 from orders.carts import CartView, PricedLine, add_to_cart, cart_store
-from orders.dialog_answers import explicit_yes, is_no, pick_candidate, says, spoken_label
+from orders.dialog_answers import is_no, is_yes, pick_candidate, says, spoken_label
 from orders.dialog_reply import Reply, ReplyKind, Turn
 from orders.dialog_state import Pending, PendingKind, Picked, Wanted
 from orders.dialog_tables import UnmatchedPhrase
@@ -243,7 +243,7 @@ def _choice_answer(turn: Turn, request: Request, group: OptionGroup) -> Choice |
 def answer_suggestion(turn: Turn, request: Request, pending: Pending) -> Reply | None:
     """The answer to "Did you mean Y?"; None when the turn does not answer it."""
     assert pending.item is not None
-    if explicit_yes(request, turn.words) or request.intent is Intent.CONFIRM:
+    if is_yes(request, turn.words):
         turn.state.pending = None
         return add_items(turn, [pending.item, *pending.queue]) or _skip(turn, pending)
     if is_no(request, turn.words):

@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from catalog.model import Amount, Store
-from catalog.request import Intent, ReorderTarget, Request
+from catalog.request import ReorderTarget, Request
 from orders import tables
 from orders.carts import CartItem, add_items
-from orders.dialog_answers import explicit_yes, is_no
+from orders.dialog_answers import is_no, is_yes
 from orders.dialog_items import find_line
 from orders.dialog_pickup import chosen_store, store_from
 from orders.dialog_reply import Reply, ReplyKind, Turn, said_options, summarize_order
@@ -135,7 +135,7 @@ def _said_order_line(turn: Turn, line: tables.OrderLine) -> LineWords:
 
 def answer_reorder(turn: Turn, request: Request, pending: Pending) -> Reply | None:
     """The answer to "Shall I add that?": yes puts the items in the cart."""
-    if explicit_yes(request, turn.words) or request.intent is Intent.CONFIRM:
+    if is_yes(request, turn.words):
         turn.state.pending = None
         items = [CartItem(w.product_id or "", w.quantity, _input(w)) for w in pending.items]
         view, skipped = add_items(
@@ -200,7 +200,7 @@ def order_status(turn: Turn) -> Reply:
         when=when,
     )
     question = offer_question(turn)
-    return reply if question is None else replace(reply.then(question), order=reply.order)
+    return reply if question is None else reply.then(question)
 
 
 def store_info(turn: Turn, request: Request) -> Reply:

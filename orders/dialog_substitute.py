@@ -18,7 +18,7 @@ from sqlalchemy import select
 from catalog.model import Product
 from catalog.request import Intent, Request
 from orders import tables
-from orders.dialog_answers import explicit_yes, pick_candidate, plain, spoken_label
+from orders.dialog_answers import is_yes, opens_with, pick_candidate, spoken_label
 from orders.dialog_reply import OrderSummary, Reply, ReplyKind, Turn, summarize_order
 from orders.dialog_state import Pending, PendingKind, Wanted
 from orders.errors import OrderNotFound, SubstitutionNotFound
@@ -72,7 +72,7 @@ def answer_substitute(turn: Turn, request: Request, pending: Pending) -> Reply |
     """A substitute taken, or the order cancelled; None when the turn answers neither."""
     products = _offered(turn, pending)
     chosen = _named(request, products) or pick_candidate(request.text, products, turn.words)
-    if chosen is None and len(products) == 1 and _yes(turn, request):
+    if chosen is None and len(products) == 1 and is_yes(request, turn.words):
         chosen = products[0]
     if chosen is None and not _declines(turn, request):
         return None
@@ -129,18 +129,4 @@ def _declines(turn: Turn, request: Request) -> bool:
     """A no, or a cancel said in words. "Wait", "not yet", a bare stop, goodbye or never mind
     (and Alexa's Stop and Cancel, which carry no words) leave the offer waiting: a whole order
     is not cancelled on a word that may only mean "not now"."""
-    if request.intent is Intent.DENY:
-        return True
-    said = plain(request.text)
-    return any(
-        said == plain(p) or said.startswith(plain(p) + " ") for p in turn.words.listed("decline")
-    )
-
-
-def _yes(turn: Turn, request: Request) -> bool:
-    return explicit_yes(request, turn.words) or request.intent is Intent.CONFIRM
-
-
-def _name(turn: Turn, product_id: str) -> str:
-    product = turn.catalog.product(product_id)
-    return product.name if product is not None else product_id
+    return request.intent is Intent.DENY or opens_with(request.text, turn.words.listed("decline"))
