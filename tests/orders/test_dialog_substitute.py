@@ -50,6 +50,13 @@ def out_of_croissants(
     return order_id
 
 
+def asked_about_croissants(sessions: sessionmaker[Session], catalog: Catalog, talk: Talk) -> int:
+    """Out of croissants (both muffins offered); the next turn asks. The order id."""
+    order_id = out_of_croissants(sessions, catalog, talk, None)
+    assert talk.say("what's in my cart").kind == "substitute_offer"
+    return order_id
+
+
 def stored(sessions: sessionmaker[Session], order_id: int) -> tuple[tables.Order, Substitution]:
     with sessions() as session:
         order = session.scalars(
@@ -140,8 +147,7 @@ def test_asked_once_unprompted_and_again_when_the_shopper_asks_about_the_order(
 def test_leaving_keeps_the_offer_waiting_and_a_new_conversation_asks_again(
     talk: Talk, sessions: sessionmaker[Session], bench: Catalog
 ) -> None:
-    order_id = out_of_croissants(sessions, bench, talk, None)
-    assert talk.say("what's in my cart").kind == "substitute_offer"
+    order_id = asked_about_croissants(sessions, bench, talk)
     assert talk.say("goodbye").kind == "goodbye"
     order, offer = stored(sessions, order_id)
     assert order.status is tables.OrderStatus.PLACED
@@ -153,8 +159,7 @@ def test_leaving_keeps_the_offer_waiting_and_a_new_conversation_asks_again(
 def test_an_offer_answered_in_the_app_meanwhile_is_not_answered_twice(
     talk: Talk, sessions: sessionmaker[Session], bench: Catalog
 ) -> None:
-    order_id = out_of_croissants(sessions, bench, talk, None)
-    assert talk.say("what's in my cart").kind == "substitute_offer"
+    order_id = asked_about_croissants(sessions, bench, talk)
     with sessions() as session:
         accept_substitute(
             session,
@@ -180,8 +185,7 @@ def test_no_offer_no_question(talk: Talk) -> None:
 def test_wait_keeps_the_offer_and_cancel_in_words_cancels_the_order(
     talk: Talk, sessions: sessionmaker[Session], bench: Catalog
 ) -> None:
-    order_id = out_of_croissants(sessions, bench, talk, None)
-    assert talk.say("what's in my cart").kind == "substitute_offer"
+    order_id = asked_about_croissants(sessions, bench, talk)
     again = talk.say("wait")
     assert again.kind == "substitute_offer"
     assert again.speech.endswith(f"Or say cancel, and I'll cancel order {order_id}.")
