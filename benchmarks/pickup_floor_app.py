@@ -24,9 +24,10 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -48,6 +49,20 @@ CREATE TABLE outbox (id text PRIMARY KEY, order_id bigint NOT NULL, store_id tex
                      payload jsonb NOT NULL, delivered_at timestamptz);
 """
 PRICE = 585
+
+
+def placed_event(order_id: int, lines: Sequence[Sequence[Any]]) -> tuple[str, str]:
+    """The "order placed" event of an order with these cart lines (product, options,
+    quantity): its id, and its JSON with the ticket's HTML, for the outbox and for Redis."""
+    event_id = uuid.uuid4().hex
+    items = ", ".join(f"{q} x {p} ({o})" for p, o, q in lines)
+    payload = {
+        "id": event_id,
+        "event": "order.placed",
+        "order_id": order_id,
+        "html": f"<article class=ticket><h2>#{order_id}</h2><p>{items}</p></article>",
+    }
+    return event_id, json.dumps(payload)
 
 
 def token_hash(token: str) -> str:
@@ -192,20 +207,13 @@ async def place(request: Request) -> JSONResponse:
                     " VALUES (%s, %s, %s, %s)",
                     [(order_id, p, json.dumps(o), q) for p, o, q in lines],
                 )
-            event_id = uuid.uuid4().hex
-            items = ", ".join(f"{q} x {p} ({o})" for p, o, q in lines)
-            payload = {
-                "id": event_id,
-                "event": "order.placed",
-                "order_id": order_id,
-                "html": f"<article class=ticket><h2>#{order_id}</h2><p>{items}</p></article>",
-            }
+            event_id, payload = placed_event(order_id, lines)
             await connection.execute(
                 "INSERT INTO outbox (id, order_id, store_id, payload) VALUES (%s, %s, %s, %s)",
-                (event_id, order_id, store, json.dumps(payload)),
+                (event_id, order_id, store, payload),
             )
             await connection.execute("DELETE FROM cart_lines WHERE customer_id = %s", (customer,))
-        await app.state.redis.publish(f"{app.state.prefix}:{store}", json.dumps(payload))
+        await app.state.redis.publish(f"{app.state.prefix}:{store}", payload)
         async with connection.transaction():
             await connection.execute(
                 "UPDATE outbox SET delivered_at = now() WHERE id = %s", (event_id,)

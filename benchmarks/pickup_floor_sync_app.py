@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,7 +27,14 @@ from fastapi.responses import JSONResponse
 from redis import asyncio as aioredis
 from sqlalchemy import Engine, create_engine, text
 
-from benchmarks.pickup_floor_app import PRICE, Fanout, bearer_token, staff_stream, token_hash
+from benchmarks.pickup_floor_app import (
+    PRICE,
+    Fanout,
+    bearer_token,
+    placed_event,
+    staff_stream,
+    token_hash,
+)
 
 THREADS = 8
 
@@ -131,16 +137,7 @@ def place(request: Request, body: dict[str, object]) -> JSONResponse:
                     for p, o, q in lines
                 ],
             )
-            event_id = uuid.uuid4().hex
-            items = ", ".join(f"{q} x {p} ({o})" for p, o, q in lines)
-            payload = json.dumps(
-                {
-                    "id": event_id,
-                    "event": "order.placed",
-                    "order_id": order_id,
-                    "html": f"<article class=ticket><h2>#{order_id}</h2><p>{items}</p></article>",
-                }
-            )
+            event_id, payload = placed_event(order_id, lines)
             connection.execute(
                 _OUTBOX, {"id": event_id, "order": order_id, "store": store, "payload": payload}
             )
