@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.status import HTTP_200_OK
 
 from orders.db import end_read
+from server.deps import Shopper
 
 SUB_RESPONSE = "_voicecart_sub_response"
 """The keyword under which the wrapped endpoint receives FastAPI's per-request Response."""
@@ -90,13 +91,13 @@ class JsonAnswer:
 
 
 def ending_transactions(endpoint: Callable[..., Any], answer: JsonAnswer) -> Callable[..., Any]:
-    """The endpoint, ending the transaction of every Session argument before it answers."""
+    """The endpoint, ending the transaction of every session argument (`sessions_in`) first."""
     own = _response_parameter(endpoint)
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         sub_response: Response = kwargs[own] if own else kwargs.pop(SUB_RESPONSE)
-        sessions = [value for value in (*args, *kwargs.values()) if isinstance(value, Session)]
+        sessions = sessions_in((*args, *kwargs.values()))
         try:
             result = endpoint(*args, **kwargs)
         except BaseException:
@@ -114,6 +115,17 @@ def ending_transactions(endpoint: Callable[..., Any], answer: JsonAnswer) -> Cal
             parameters=[*signature.parameters.values(), extra]
         )
     return run
+
+
+def sessions_in(arguments: tuple[Any, ...]) -> list[Session]:
+    """The sessions among a route's arguments: a Session, or a Shopper's."""
+    found = []
+    for value in arguments:
+        if isinstance(value, Session):
+            found.append(value)
+        elif isinstance(value, Shopper):
+            found.append(value.session)
+    return found
 
 
 def _response_parameter(endpoint: Callable[..., Any]) -> str | None:

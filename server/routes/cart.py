@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orders import carts
-from server.deps import CatalogDep, CustomerDep, ServicesDep, SessionDep
+from server.deps import ShopperDep
 from server.routes import ERRORS
 from server.schemas import CartItemIn, CartOut, QuantityIn, StoreChoiceIn, option_values
 from server.session_route import SessionRoute
@@ -14,29 +14,23 @@ router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS, route_class=
 
 
 @router.get("")
-def read_cart(session: SessionDep, customer: CustomerDep, catalog: CatalogDep) -> CartOut:
+def read_cart(shopper: ShopperDep) -> CartOut:
     """The cart, priced with today's catalog (lines it cannot sell say why)."""
-    view = carts.read_cart(session, customer.id, catalog=catalog.catalog)
+    view = carts.read_cart(shopper.session, shopper.customer.id, catalog=shopper.catalog.catalog)
     return CartOut.model_validate(view)
 
 
 @router.post("/items")
-def add_item(
-    item: CartItemIn,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
-) -> CartOut:
+def add_item(item: CartItemIn, shopper: ShopperDep) -> CartOut:
     """Add a product with options; the same product and options add to the existing line."""
     view = carts.add_to_cart(
-        session,
-        customer.id,
-        catalog=catalog.catalog,
+        shopper.session,
+        shopper.customer.id,
+        catalog=shopper.catalog.catalog,
         product_id=item.product_id,
         quantity=item.quantity,
         options=option_values(item.options),
-        clock=services.clock,
+        clock=shopper.services.clock,
     )
     return CartOut.model_validate(view)
 
@@ -46,19 +40,16 @@ def change_quantity(
     *,
     line_id: int,
     change: QuantityIn,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> CartOut:
     """Set a line's quantity; 0 removes it."""
     view = carts.set_quantity(
-        session,
-        customer.id,
+        shopper.session,
+        shopper.customer.id,
         line_id,
         change.quantity,
-        catalog=catalog.catalog,
-        clock=services.clock,
+        catalog=shopper.catalog.catalog,
+        clock=shopper.services.clock,
     )
     return CartOut.model_validate(view)
 
@@ -66,37 +57,42 @@ def change_quantity(
 @router.delete("/items/{line_id}")
 def remove_item(
     line_id: int,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> CartOut:
     """Remove one line."""
     view = carts.remove_line(
-        session, customer.id, line_id, catalog=catalog.catalog, clock=services.clock
+        shopper.session,
+        shopper.customer.id,
+        line_id,
+        catalog=shopper.catalog.catalog,
+        clock=shopper.services.clock,
     )
     return CartOut.model_validate(view)
 
 
 @router.delete("")
-def clear_cart(
-    session: SessionDep, customer: CustomerDep, catalog: CatalogDep, services: ServicesDep
-) -> CartOut:
+def clear_cart(shopper: ShopperDep) -> CartOut:
     """Empty the cart."""
-    view = carts.clear_cart(session, customer.id, catalog=catalog.catalog, clock=services.clock)
+    view = carts.clear_cart(
+        shopper.session,
+        shopper.customer.id,
+        catalog=shopper.catalog.catalog,
+        clock=shopper.services.clock,
+    )
     return CartOut.model_validate(view)
 
 
 @router.put("/store")
 def choose_store(
     choice: StoreChoiceIn,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> CartOut:
     """Shop at another store (prices, availability and tax follow it)."""
     view = carts.choose_store(
-        session, customer.id, choice.store_id, catalog=catalog.catalog, clock=services.clock
+        shopper.session,
+        shopper.customer.id,
+        choice.store_id,
+        catalog=shopper.catalog.catalog,
+        clock=shopper.services.clock,
     )
     return CartOut.model_validate(view)

@@ -27,7 +27,7 @@ from orders.notify import Message, render
 from orders.queries import get_order
 from orders.queue import open_offer, tickets
 from orders.substitutes import accept_substitute, decline_substitute
-from server.deps import CatalogDep, CustomerDep, Services, ServicesDep, SessionDep
+from server.deps import CustomerDep, Services, ServicesDep, ShopperDep
 from server.events import EventBus, SubscriptionClosedError, customer_topic, get_bus
 from server.routes import ERRORS
 from server.schemas import OrderOut
@@ -96,13 +96,13 @@ class SubstituteIn(BaseModel):
 
 
 @router.get("/orders/{order_id}/substitution")
-def substitution(order_id: int, customer: CustomerDep, session: SessionDep) -> dict[str, object]:
+def substitution(order_id: int, shopper: ShopperDep) -> dict[str, object]:
     """The offer waiting for the shopper's answer on this order (404 when there is none)."""
-    order = get_order(session, customer.id, order_id)
-    offer = open_offer(session, order.id)
+    order = get_order(shopper.session, shopper.customer.id, order_id)
+    offer = open_offer(shopper.session, order.id)
     if offer is None:
         raise SubstitutionNotFound(order_id)
-    ticket = tickets(session, [order])[0]
+    ticket = tickets(shopper.session, [order])[0]
     return dict(ticket["substitution"])
 
 
@@ -111,30 +111,27 @@ def accept(
     *,
     order_id: int,
     body: SubstituteIn,
-    customer: CustomerDep,
-    session: SessionDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> OrderOut:
     """Take a substitute: the line is swapped and re-priced, the store is told."""
     order = accept_substitute(
-        session,
-        customer.id,
+        shopper.session,
+        shopper.customer.id,
         order_id,
         product_id=body.product_id,
-        catalog=catalog.catalog,
-        clock=services.clock,
+        catalog=shopper.catalog.catalog,
+        clock=shopper.services.clock,
     )
-    return OrderOut.model_validate(_with_events(session, order.id, customer.id))
+    return OrderOut.model_validate(_with_events(shopper.session, order.id, shopper.customer.id))
 
 
 @router.post("/orders/{order_id}/substitution/decline")
-def decline(
-    order_id: int, customer: CustomerDep, session: SessionDep, services: ServicesDep
-) -> OrderOut:
+def decline(order_id: int, shopper: ShopperDep) -> OrderOut:
     """None of the substitutes: the order is cancelled, the store is told."""
-    order = decline_substitute(session, customer.id, order_id, clock=services.clock)
-    return OrderOut.model_validate(_with_events(session, order.id, customer.id))
+    order = decline_substitute(
+        shopper.session, shopper.customer.id, order_id, clock=shopper.services.clock
+    )
+    return OrderOut.model_validate(_with_events(shopper.session, order.id, shopper.customer.id))
 
 
 def _with_events(session: Session, order_id: int, customer_id: int) -> tables.Order:

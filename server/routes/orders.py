@@ -13,7 +13,7 @@ from orders import pickup, queries, reorders
 from orders.catalog_store import CatalogSnapshot
 from orders.errors import FieldInvalid, NothingToReorder
 from orders.tables import Order
-from server.deps import CatalogDep, CustomerDep, ServicesDep, SessionDep
+from server.deps import ShopperDep
 from server.routes import ERRORS
 from server.schemas import CheckoutIn, OrderOut, OrderSummaryOut, ReorderIn, ReorderOut
 from server.session_route import SessionRoute
@@ -46,10 +46,7 @@ def checkout(
     body: CheckoutIn,
     idempotency_key: IdempotencyKey,
     response: Response,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> OrderOut:
     """Place the cart as an order (delivery or pickup); needs `confirm: true`."""
     request = checkout_.CheckoutRequest(
@@ -60,64 +57,72 @@ def checkout(
         channel=body.channel,
     )
     order, created = checkout_.checkout(
-        session,
-        customer.id,
+        shopper.session,
+        shopper.customer.id,
         request,
-        catalog=catalog.catalog,
+        catalog=shopper.catalog.catalog,
         idempotency_key=idempotency_key,
         confirmed=body.confirm,
-        clock=services.clock,
+        clock=shopper.services.clock,
     )
     return order_response(response, order, created)
 
 
 @router.get("/orders")
 def order_history(
-    session: SessionDep,
-    customer: CustomerDep,
+    shopper: ShopperDep,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 20,
     before: Annotated[int | None, Query(description="an order id: page to older orders")] = None,
 ) -> list[OrderSummaryOut]:
     """The customer's orders, newest first."""
-    orders = queries.order_history(session, customer.id, limit=limit, before_id=before)
+    orders = queries.order_history(
+        shopper.session, shopper.customer.id, limit=limit, before_id=before
+    )
     return [OrderSummaryOut.model_validate(order) for order in orders]
 
 
 @router.get("/orders/{order_id}")
-def get_order(order_id: int, session: SessionDep, customer: CustomerDep) -> OrderOut:
+def get_order(order_id: int, shopper: ShopperDep) -> OrderOut:
     """One order with its status history; another customer's order is 404."""
-    return OrderOut.model_validate(queries.get_order(session, customer.id, order_id))
+    return OrderOut.model_validate(
+        queries.get_order(shopper.session, shopper.customer.id, order_id)
+    )
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel_order(
-    order_id: int, session: SessionDep, customer: CustomerDep, services: ServicesDep
-) -> OrderOut:
+def cancel_order(order_id: int, shopper: ShopperDep) -> OrderOut:
     """Cancel an order the store has not accepted yet."""
-    order = pickup.cancel_order(session, customer.id, order_id, clock=services.clock)
+    order = pickup.cancel_order(
+        shopper.session, shopper.customer.id, order_id, clock=shopper.services.clock
+    )
     return OrderOut.model_validate(order)
 
 
 @router.post("/reorder")
 def reorder(
     body: ReorderIn,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> ReorderOut:
     """Put an earlier order (or product) back in the cart; check out to place it."""
-    snapshot, clock = catalog.catalog, services.clock
+    snapshot, clock = shopper.catalog.catalog, shopper.services.clock
     if body.target is ReorderTarget.LAST:
-        result = reorders.reorder_last(session, customer.id, catalog=snapshot, clock=clock)
+        result = reorders.reorder_last(
+            shopper.session, shopper.customer.id, catalog=snapshot, clock=clock
+        )
     elif body.target is ReorderTarget.USUAL:
         result = reorders.reorder_usual(
-            session, customer.id, catalog=snapshot, store_id=body.store_id, clock=clock
+            shopper.session,
+            shopper.customer.id,
+            catalog=snapshot,
+            store_id=body.store_id,
+            clock=clock,
         )
     else:
-        product_id = body.product_id or _bought_product(session, customer.id, catalog, body.query)
+        product_id = body.product_id or _bought_product(
+            shopper.session, shopper.customer.id, shopper.catalog, body.query
+        )
         result = reorders.reorder_product(
-            session, customer.id, product_id, catalog=snapshot, clock=clock
+            shopper.session, shopper.customer.id, product_id, catalog=snapshot, clock=clock
         )
     if result is None:
         raise NothingToReorder(_nothing(body))

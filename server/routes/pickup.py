@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from orders import checkout as checkout_
 from orders import pickup
-from server.deps import CatalogDep, CustomerDep, ServicesDep, SessionDep
+from server.deps import ShopperDep
 from server.routes import ERRORS
 from server.routes.orders import IdempotencyKey, order_response
 from server.schemas import EstimateOut, OrderOut, PickupOrderIn
@@ -21,21 +21,18 @@ router = APIRouter(prefix="/pickup", tags=["pickup"], responses=ERRORS, route_cl
 @router.get("/estimate")
 def estimate(
     *,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
     store_id: Annotated[str | None, Query(max_length=64)] = None,
     pickup_at: Annotated[AwareDatetime | None, Query()] = None,
 ) -> EstimateOut:
     """When the current cart would be ready at a store; places nothing."""
     store, ready = pickup.quote_pickup(
-        session,
-        customer.id,
-        catalog=catalog.catalog,
+        shopper.session,
+        shopper.customer.id,
+        catalog=shopper.catalog.catalog,
         store_id=store_id,
         pickup_at=pickup_at,
-        clock=services.clock,
+        clock=shopper.services.clock,
     )
     return EstimateOut(
         store_id=store.id,
@@ -52,21 +49,18 @@ def place_pickup_order(
     body: PickupOrderIn,
     idempotency_key: IdempotencyKey,
     response: Response,
-    session: SessionDep,
-    customer: CustomerDep,
-    catalog: CatalogDep,
-    services: ServicesDep,
+    shopper: ShopperDep,
 ) -> OrderOut:
     """Place the cart for pickup (needs `confirm: true`); `promised_at` is the ready time."""
     order, created = checkout_.place_pickup_order(
-        session,
-        customer.id,
-        catalog=catalog.catalog,
+        shopper.session,
+        shopper.customer.id,
+        catalog=shopper.catalog.catalog,
         store_id=body.store_id,
         pickup_at=body.pickup_at,
         idempotency_key=idempotency_key,
         confirmed=body.confirm,
         channel=body.channel,
-        clock=services.clock,
+        clock=shopper.services.clock,
     )
     return order_response(response, order, created)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+from typing import cast
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, field_serializer
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
-from server.session_route import SessionRoute
+from orders.catalog_store import CatalogSnapshot
+from server.callers import Caller
+from server.deps import Services, Shopper
+from server.session_route import SessionRoute, sessions_in
 
 THREADS: dict[str, int] = {}
 
@@ -116,3 +122,11 @@ def test_the_openapi_schema_does_not_show_the_internal_parameter(client: TestCli
     operation = schema["paths"]["/items"]["post"]
     assert [p["name"] for p in operation.get("parameters", [])] == ["replay"]
     assert "201" in operation["responses"]
+
+
+def test_the_sessions_ended_are_the_routes_own_and_its_shoppers() -> None:
+    engine = create_engine("sqlite://")
+    own, shoppers = Session(engine), Session(engine)
+    shopper = Shopper(Caller(1, "Ada"), shoppers, cast(CatalogSnapshot, None), cast(Services, None))
+    request = Request({"type": "http"})  # its .session raises without SessionMiddleware
+    assert sessions_in((own, shopper, request, "text")) == [own, shoppers]
