@@ -30,6 +30,7 @@ from orders.pricing import (
     OptionsInput,
     check_quantity,
     choose_options,
+    clean_note,
     options_input,
     options_key,
     sellable_product,
@@ -53,6 +54,7 @@ class PricedLine:
     unit_price: int | None
     line_total: int
     problem: str | None = None
+    note: str | None = None
 
     @property
     def available(self) -> bool:
@@ -144,9 +146,18 @@ def price_line(catalog: Catalog, line: tables.CartLine, store_id: str | None) ->
         chosen = choose_options(catalog, product, options_input(line.options))
         price = unit_price(product, chosen)
     except VoiceCartError as error:
-        return PricedLine(line.id, line.product_id, name, line.quantity, (), None, 0, error.detail)
+        return PricedLine(
+            line.id, line.product_id, name, line.quantity, (), None, 0, error.detail, note=line.note
+        )
     return PricedLine(
-        line.id, line.product_id, product.name, line.quantity, chosen, price, price * line.quantity
+        line.id,
+        line.product_id,
+        product.name,
+        line.quantity,
+        chosen,
+        price,
+        price * line.quantity,
+        note=line.note,
     )
 
 
@@ -185,6 +196,8 @@ class CartItem:
     product_id: str
     quantity: int = 1
     options: OptionsInput = field(default_factory=dict)
+    note: str | None = None
+    """A special request for the line ("extra hot, no lid")."""
 
 
 @dataclass(frozen=True)
@@ -203,11 +216,13 @@ def add_to_cart(
     product_id: str,
     quantity: int = 1,
     options: OptionsInput | None = None,
+    note: str | None = None,
     clock: Clock = utc_now,
 ) -> CartView:
-    """Add a product with options; the same product with the same options adds to its line."""
+    """Add a product with options (and a special request): the same product with the same
+    options and request adds to its line."""
     edit = CartEdit.of(load_cart(session, lock_customer(session, customer_id), clock=clock))
-    _add(catalog, edit, CartItem(product_id, quantity, options or {}), clock)
+    _add(catalog, edit, CartItem(product_id, quantity, options or {}, note), clock)
     return _commit_edit(session, catalog, edit, clock)
 
 
@@ -237,12 +252,13 @@ def add_items(
 
 
 def _add(catalog: Catalog, edit: CartEdit, item: CartItem, clock: Clock) -> None:
-    """Add one item to the edit, merging with a line of the same product and options."""
+    """Add one item to the edit, merging with a line of the same product, options and note."""
     check_quantity(item.quantity)
+    note = clean_note(item.note)
     store = cart_store(catalog, edit.store_id or edit.cart.store_id)
     product = sellable_product(catalog, item.product_id, store.id if store is not None else None)
     stored = stored_options(choose_options(catalog, product, item.options))
-    key = options_key(stored)
+    key = options_key(stored, note)
     index = next(
         (
             i
@@ -259,6 +275,7 @@ def _add(catalog: Catalog, edit: CartEdit, item: CartItem, clock: Clock) -> None
                 options=stored,
                 options_key=key,
                 added_at=clock(),
+                note=note,
             )
         )
     elif edit.quantity(index) + item.quantity > MAX_QUANTITY:

@@ -141,16 +141,15 @@ def _new_order(
     now: datetime,
 ) -> tables.Order:
     """The order with its line snapshots, totals, first event and (for pickup) ready time."""
-    priced: list[tuple[Product, int, tuple[ChosenOption, ...]]] = []
+    priced: list[tuple[Product, int, tuple[ChosenOption, ...], str | None]] = []
     for line in cart.lines:
         product = sellable_product(catalog, line.product_id, store.id)
-        priced.append(
-            (product, line.quantity, choose_options(catalog, product, options_input(line.options)))
-        )
+        chosen = choose_options(catalog, product, options_input(line.options))
+        priced.append((product, line.quantity, chosen, line.note))
     lines = [_order_line(position, *item) for position, item in enumerate(priced)]
     subtotal = sum(line.line_total for line in lines)
     tax = tax_on(subtotal, store.tax_rate)
-    own = prep_minutes(catalog, [(product, quantity) for product, quantity, _ in priced])
+    own = prep_minutes(catalog, [(product, quantity) for product, quantity, _, _ in priced])
     promised = None
     if request.fulfilment is Fulfilment.PICKUP:
         estimate = plan_pickup(
@@ -180,9 +179,13 @@ def _new_order(
 
 
 def _order_line(
-    position: int, product: Product, quantity: int, chosen: tuple[ChosenOption, ...]
+    position: int,
+    product: Product,
+    quantity: int,
+    chosen: tuple[ChosenOption, ...],
+    note: str | None,
 ) -> tables.OrderLine:
-    """An order line with the prices and names of today."""
+    """An order line with the prices and names of today, and the cart line's note."""
     price = unit_price(product, chosen)
     return tables.OrderLine(
         position=position,
@@ -194,6 +197,7 @@ def _order_line(
         unit_price=price,
         line_total=price * quantity,
         options=snapshot_options(chosen),
+        note=note,
     )
 
 

@@ -36,6 +36,8 @@ class TicketLine(Protocol):
     def line_total(self) -> int: ...
     @property
     def options(self) -> list[dict[str, Any]]: ...
+    @property
+    def note(self) -> str | None: ...
 
 
 class TicketOrder(Protocol):
@@ -82,6 +84,7 @@ class LineRow:
     unit_price: int
     line_total: int
     options: list[dict[str, Any]]
+    note: str | None
 
 
 @dataclass(frozen=True)

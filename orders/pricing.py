@@ -16,7 +16,14 @@ from typing import Any
 
 from catalog.model import Amount, Catalog, OptionGroup, Product
 from catalog.request import OptionValue
-from orders.errors import OptionInvalid, ProductNotFound, ProductUnavailable, QuantityInvalid
+from orders.errors import (
+    FieldInvalid,
+    OptionInvalid,
+    ProductNotFound,
+    ProductUnavailable,
+    QuantityInvalid,
+)
+from orders.tables import NOTE_LENGTH
 
 MAX_QUANTITY = 99
 """The most units of one line; more is far more likely a mishearing than a real order."""
@@ -166,7 +173,24 @@ def options_input(stored: Sequence[Mapping[str, Any]]) -> dict[str, list[OptionV
     return grouped
 
 
-def options_key(stored: Sequence[Mapping[str, Any]]) -> str:
-    """A fixed-size key of the stored options: equal options give equal keys."""
+def options_key(stored: Sequence[Mapping[str, Any]], note: str | None = None) -> str:
+    """A fixed-size key of the stored options and the line's note: equal give equal keys.
+
+    Without a note the key is the options' alone, as it was before lines had notes.
+    """
     canonical = json.dumps(list(stored), sort_keys=True, separators=(",", ":"))
+    if note is not None:
+        canonical += "\n" + note
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def clean_note(note: str | None) -> str | None:
+    """A special request as stored: trimmed, None when blank; FieldInvalid when unfit."""
+    folded = " ".join((note or "").split())
+    if not folded:
+        return None
+    if len(folded) > NOTE_LENGTH:
+        raise FieldInvalid("note", f"must be at most {NOTE_LENGTH} characters")
+    if not folded.isprintable():
+        raise FieldInvalid("note", "must be printable text")
+    return folded

@@ -118,7 +118,7 @@ def ticket(
 
 
 def _line(line: TicketLine) -> dict[str, Any]:
-    """A ticket line with every chosen option and its amount."""
+    """A ticket line with every chosen option and its amount, and the shopper's request."""
     return {
         "id": line.id,
         "product_id": line.product_id,
@@ -134,6 +134,7 @@ def _line(line: TicketLine) -> dict[str, Any]:
             }
             for option in line.options
         ],
+        "note": line.note,
     }
 
 

@@ -161,7 +161,8 @@ def _to_cart(
 ) -> Reorder:
     """Copy order lines into the cart (an empty cart moves to the order's store)."""
     items = [
-        CartItem(line.product_id, line.quantity, options_input(line.options)) for line in lines
+        CartItem(line.product_id, line.quantity, options_input(line.options), line.note)
+        for line in lines
     ]
     cart, skipped = add_items(
         session, customer_id, items, catalog=catalog, store_id=order.store_id, clock=clock
@@ -170,10 +171,11 @@ def _to_cart(
 
 
 def _signature(order: tables.Order) -> Signature:
-    """What makes two orders "the same order": products, options and quantities."""
+    """What makes two orders "the same order": products, options, notes and quantities."""
     return tuple(
         sorted(
-            (line.product_id, options_key(_choices(line)), line.quantity) for line in order.lines
+            (line.product_id, options_key(_choices(line), line.note), line.quantity)
+            for line in order.lines
         )
     )
 

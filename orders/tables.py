@@ -27,6 +27,8 @@ NAMING_CONVENTION = {
 
 ID_LENGTH = 64
 """Catalog ids (stores, products, option groups, choices) are short slugs."""
+NOTE_LENGTH = 140
+"""Characters of a line's special request ("extra hot, no lid")."""
 
 
 class Channel(StrEnum):
@@ -257,8 +259,11 @@ class CartLine(Base):
     options: Mapped[list[dict[str, Any]]]
     """[{"group": id, "choice": id, "amount": amount}, ...] in the product's group order."""
     options_key: Mapped[str] = mapped_column(String(64))
-    """SHA-256 of the canonical `options`: the same product and options make one line."""
+    """SHA-256 of the canonical `options` (and the note, if any): the same product, options
+    and note make one line."""
     added_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(String(NOTE_LENGTH), default=None)
+    """The shopper's special request for this line, shown on the staff's ticket."""
 
     cart: Mapped[Cart] = relationship(back_populates="lines", lazy="raise_on_sql")
 
@@ -326,6 +331,8 @@ class OrderLine(Base):
     line_total: Mapped[int]
     options: Mapped[list[dict[str, Any]]]
     """The cart line's options plus their names and price deltas at checkout."""
+    note: Mapped[str | None] = mapped_column(String(NOTE_LENGTH), default=None)
+    """The cart line's special request."""
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise_on_sql")
 

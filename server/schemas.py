@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from catalog.model import Amount
 from catalog.request import OptionValue, ReorderTarget
 from orders.pricing import MAX_QUANTITY
-from orders.tables import ActorKind, Channel, Fulfilment, OrderStatus
+from orders.tables import NOTE_LENGTH, ActorKind, Channel, Fulfilment, OrderStatus
 
 ID = Field(min_length=1, max_length=64)
 
@@ -55,7 +55,8 @@ class CartItemIn(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"product_id": "latte", "quantity": 1, "options": {"size": "large", "milk": "oat"}}
+                {"product_id": "latte", "quantity": 1, "options": {"size": "large", "milk": "oat"}},
+                {"product_id": "latte", "options": {"size": "small"}, "note": "extra hot, no lid"},
             ]
         },
     )
@@ -63,6 +64,12 @@ class CartItemIn(BaseModel):
     product_id: str = ID
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     options: OptionsIn = Field(default_factory=dict)
+    note: str | None = Field(
+        default=None,
+        max_length=NOTE_LENGTH,
+        description="a special request for this line, shown on the store's ticket; the same "
+        "product and options with another note make a line of their own",
+    )
 
 
 class QuantityIn(BaseModel):
@@ -151,6 +158,7 @@ class CartLineOut(BaseModel):
     line_total: int
     available: bool
     problem: str | None
+    note: str | None = Field(description="the shopper's special request for this line")
 
 
 class CartOut(BaseModel):
@@ -181,6 +189,7 @@ class OrderLineOut(BaseModel):
     unit_price: int
     line_total: int
     options: list[ChosenOptionOut]
+    note: str | None = Field(description="the shopper's special request for this line")
 
 
 class OrderEventOut(BaseModel):

@@ -30,6 +30,7 @@ def add_item(item: CartItemIn, shopper: ShopperDep) -> CartOut:
         product_id=item.product_id,
         quantity=item.quantity,
         options=option_values(item.options),
+        note=item.note,
         clock=shopper.services.clock,
     )
     return CartOut.model_validate(view)

@@ -127,6 +127,30 @@ def test_printable_ticket(web: TestClient, shop: Shop) -> None:
     assert "@media print" in ticket.text
 
 
+def test_a_special_request_reaches_the_card_and_the_printed_ticket_escaped(
+    web: TestClient, shop: Shop
+) -> None:
+    note = "<b>no lid</b> & extra hot"
+    too_long = {"product_id": "latte", "note": "x" * 141}
+    refused = web.post("/v1/cart/items", json=too_long, headers=shop.ada.auth)
+    assert (refused.status_code, refused.json()["field"]) == (422, "note")
+    item = {"product_id": "latte", "options": {"size": "small"}, "note": note}
+    cart = web.post("/v1/cart/items", json=item, headers=shop.ada.auth).json()
+    assert [line["note"] for line in cart["lines"]] == [note]
+    placed = web.post(
+        "/v1/pickup/orders",
+        json={"confirm": True, "store_id": "cafe"},
+        headers={**shop.ada.auth, "Idempotency-Key": "o1"},
+    ).json()
+    assert [line["note"] for line in placed["lines"]] == [note]
+    login(web, shop.barista)
+    shown = "Request: <b>&lt;b&gt;no lid&lt;/b&gt; &amp; extra hot</b>"
+    assert shown in web.get("/staff").text
+    assert shown in web.get(f"/staff/orders/{placed['id']}/ticket").text
+    queue = web.get("/staff/queue").json()
+    assert queue["tickets"][0]["lines"][0]["note"] == note
+
+
 def test_manager_pauses_pickup_and_adds_prep_time(
     web: TestClient, shop: Shop, clock: FakeClock
 ) -> None:
