@@ -129,8 +129,25 @@ def place_latte(
     base: str = "",
 ) -> dict[str, object]:
     """Put a large oat latte (extra oat) in the cart and place it for pickup; the order JSON."""
+    add_latte(client, shopper, base=base)
+    return place_pickup(client, shopper, key=key, store=store, base=base)
+
+
+def add_latte(client: TestClient | httpx.Client, shopper: Shopper, *, base: str = "") -> None:
+    """Put a large oat latte (extra oat) in the shopper's cart."""
     added = client.post(f"{base}/v1/cart/items", json=LATTE, headers=shopper.auth)
     assert added.status_code in (200, 201), added.text
+
+
+def place_pickup(
+    client: TestClient | httpx.Client,
+    shopper: Shopper,
+    *,
+    key: str,
+    store: str = "cafe",
+    base: str = "",
+) -> dict[str, object]:
+    """Place the shopper's cart for pickup at the store; the order JSON."""
     placed = client.post(
         f"{base}/v1/pickup/orders",
         json={"confirm": True, "store_id": store},

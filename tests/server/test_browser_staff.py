@@ -1,8 +1,9 @@
 """The staff page in real Chromium (Debian's, through Playwright) against a real server.
 
 A shopper places a pickup order through the API; the ticket shows on the staff page within a
-second, with a chime; staff click Accept, Start, Ready; the shopper's event stream, read by
-fetch in a browser page exactly as /app will read it, shows "Your ... is ready at Main St".
+second of the placing request, with a chime; staff click Accept, Start, Ready; the shopper's
+event stream, read by fetch in a browser page exactly as /app will read it, shows "Your ... is
+ready at Main St".
 The queue survives a reload; a manager's pause shows on the barista's screen live.
 """
 
@@ -22,7 +23,7 @@ from orders.clock import utc_now
 from server.app import create_app
 from server.settings import Settings
 from tests.orders.factories import FakeClock
-from tests.server.staff_fixtures import Shop, make_shop, place_latte
+from tests.server.staff_fixtures import Shop, add_latte, make_shop, place_latte, place_pickup
 from tests.server.staff_support import PASSWORD, thread_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -101,7 +102,7 @@ def log_in(browser: Any, base: str, email: str) -> Any:
     return page
 
 
-def test_voice_order_to_ready_through_the_staff_page(
+def test_pickup_order_to_ready_through_the_staff_page(
     browser: Any, served: str, shop: Shop, tmp_path: Path
 ) -> None:
     staff = log_in(browser, served, shop.barista)
@@ -109,12 +110,13 @@ def test_voice_order_to_ready_through_the_staff_page(
     shopper.goto(f"{served}/v1/health")  # same origin as /v1/events
     assert shopper.evaluate(LISTEN, shop.ada.token) == 200
     with httpx.Client(timeout=10) as client:
-        sent = time.monotonic()
-        order = place_latte(client, shop.ada, key="browser", base=served)
+        add_latte(client, shop.ada, base=served)
+        placing = time.monotonic()
+        order = place_pickup(client, shop.ada, key="browser", base=served)
         card = f"#order-{order['id']}"
-        staff.wait_for_selector(card, timeout=1_000)
-        shown = time.monotonic() - sent
-    assert shown < 1.0, f"the ticket took {shown:.2f} s"
+        staff.wait_for_selector(card, timeout=5_000)
+        shown = time.monotonic() - placing
+    assert shown < 1.0, f"the ticket showed {shown:.2f} s after the shopper placed the order"
     text = staff.inner_text(card)
     assert "Ada" in text
     assert "Large" in text
