@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from catalog import intents, logistics
-from catalog.items import GLUE, LEAD_WORDS, OPTION_HEADS, ItemReader, Reading, is_doubled
+from catalog.items import (
+    GLUE,
+    LEAD_WORDS,
+    OPTION_HEADS,
+    ItemReader,
+    Reading,
+    catalog_words,
+    is_doubled,
+)
 from catalog.match import ProductIndex
 from catalog.model import Catalog
 from catalog.numbers import NUMBER_WORDS, number_words, read_quantity
@@ -33,6 +41,7 @@ from catalog.segment import (
     words,
     wordset,
 )
+from catalog.spoken_requests import cut_request
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +139,31 @@ def _read_content(reader: ItemReader, tokens: list[str], intent: Intent) -> list
         tokens = [t for t in tokens if t not in REORDER_WORDS]
     if intent is Intent.SET_QUANTITY:
         return _read_set_quantity(reader, tokens)
-    return [reader.read(group, guess=True) for group in _item_groups(reader, tokens)]
+    groups = _item_groups(reader, tokens)
+    if intent is Intent.ADD_ITEMS:
+        return [_read_with_request(reader, group) for group in groups]
+    return [reader.read(group, guess=True) for group in groups]
+
+
+def _read_with_request(reader: ItemReader, group: list[str]) -> Reading:
+    """An item phrase whose trailing special request ("with no lid") becomes its note."""
+    rest, note = cut_request(
+        group,
+        groups=reader.groups,
+        product_words=catalog_words(reader.catalog),
+        names_product=functools.partial(_names_product, reader),
+    )
+    if note is not None:
+        reading = reader.read(rest, guess=True)
+        if reading.item is not None and reading.item.product_id is not None:
+            return replace(reading, item=replace(reading.item, note=note))
+    return reader.read(group, guess=True)
+
+
+def _names_product(reader: ItemReader, tokens: Sequence[str]) -> bool:
+    """Whether the words surely name one product ("mocha"; not "lid", nor "bag" of many)."""
+    item = reader.read(tokens).item
+    return item is not None and item.product_id is not None and not item.ambiguous
 
 
 def _strip_replies(tokens: list[str]) -> list[str]:

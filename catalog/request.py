@@ -59,6 +59,8 @@ class Item:
     alternatives: tuple[str, ...] = ()
     ambiguous: bool = False
     spoken: str = ""
+    note: str | None = None
+    """A special request the options cannot say ("no lid"), for the line's note."""
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,8 @@ def item_diffs(item: Item, expected: Mapping[str, Any]) -> list[str]:
         diffs.append(f"unit {item.unit} != {expected.get('unit')}")
     if "ambiguous" in expected and item.ambiguous != expected["ambiguous"]:
         diffs.append(f"ambiguous {item.ambiguous} != {expected['ambiguous']}")
+    if item.note != expected.get("note"):
+        diffs.append(f"note {item.note!r} != {expected.get('note')!r}")
     return diffs + option_diffs(item, expected.get("options", {}))
 
 

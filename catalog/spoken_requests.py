@@ -1,0 +1,100 @@
+"""A line's special request at the end of an item phrase: "a grande latte with no lid".
+
+The catalog's options already read what they can say ("no whip", "without foam" where foam is
+an option). A request they cannot say ("no lid", "without a sleeve") used to be dropped without
+a word, or to spoil the product match ("latte lid"). It is cut off the end of the phrase when:
+
+- it opens with a removal cue ("no", "with no", "without", "hold the", "skip the");
+- the cue comes after a word of some product's name, so the request follows its item, and
+  a "no" at the start ("no, a mocha") stays a reply or a correction;
+- its words are few (at most MAX_REQUEST_WORDS), name no option and hold no number, and do
+  not name a product surely: such words the parser reads as before ("a latte no two lattes",
+  "a latte no mocha").
+
+The rest of the phrase is read as before; the request becomes the line's note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from catalog.model import OptionGroup
+from catalog.numbers import read_quantity
+from catalog.options import find_mentions
+from catalog.segment import PAUSE
+from catalog.text import stem
+
+REQUEST_CUES: tuple[tuple[str, ...], ...] = (
+    ("leave", "out", "the"),
+    ("with", "no"),
+    ("without", "the"),
+    ("without", "a"),
+    ("without", "any"),
+    ("hold", "the"),
+    ("skip", "the"),
+    ("without",),
+    ("no",),
+)
+"""Words that open a request, longest first."""
+MAX_REQUEST_WORDS = 4
+"""At most this many words after the cue ("no lid", "without the cardboard sleeve")."""
+_SAID_CUE: dict[tuple[str, ...], str] = {("with", "no"): "no"}
+"""How a cue is written in the note ("with no lid" is "no lid")."""
+
+
+def cut_request(
+    tokens: Sequence[str],
+    *,
+    groups: Sequence[OptionGroup],
+    product_words: Collection[str],
+    names_product: Callable[[Sequence[str]], bool],
+) -> tuple[list[str], str | None]:
+    """The phrase without its trailing request, and the request as the line's note (or None).
+
+    `product_words` are the stems of every word of the catalog's product names (see
+    `catalog.items.catalog_words`); `names_product` says whether words surely name a product.
+    """
+    end = len(tokens)
+    while end and tokens[end - 1] == PAUSE:
+        end -= 1
+    for start in range(1, end):
+        cue = _cue_at(tokens, start)
+        if cue is None or not _after_product(tokens[:start], product_words):
+            continue
+        body = tokens[start + len(cue) : end]
+        if _is_request(tokens, start, body, groups=groups, names_product=names_product):
+            said = (_SAID_CUE.get(cue, " ".join(cue)), *body)
+            return list(tokens[:start]), " ".join(said)
+        return list(tokens), None
+    return list(tokens), None
+
+
+def _cue_at(tokens: Sequence[str], start: int) -> tuple[str, ...] | None:
+    """The longest request cue at tokens[start], if one starts there."""
+    for cue in REQUEST_CUES:
+        if tuple(tokens[start : start + len(cue)]) == cue:
+            return cue
+    return None
+
+
+def _after_product(before: Sequence[str], product_words: Collection[str]) -> bool:
+    """Whether a word of some product's name comes before the cue."""
+    return any(stem(token) in product_words for token in before if token != PAUSE)
+
+
+def _is_request(
+    tokens: Sequence[str],
+    start: int,
+    body: Sequence[str],
+    *,
+    groups: Sequence[OptionGroup],
+    names_product: Callable[[Sequence[str]], bool],
+) -> bool:
+    """Whether the words after the cue are a request no option, number or product reads."""
+    if not 0 < len(body) <= MAX_REQUEST_WORDS or PAUSE in body:
+        return False
+    if any(read_quantity(body, i) is not None for i in range(len(body))):
+        return False
+    if any(mention.end > start for mention in find_mentions(tokens, groups)):
+        return False
+    return not names_product(body)
