@@ -195,13 +195,14 @@ def change_options(turn: Turn, line: PricedLine, changes: dict[str, OptionValue]
             product_id=line.product_id,
             quantity=line.quantity,
             options=options,
+            note=line.note,
             clock=turn.clock,
         )
     except (OptionInvalid, ProductUnavailable, QuantityInvalid) as error:
         logger.info("options of line %d not changed: %s", line.id, error.detail)
         return turn.reply(ReplyKind.ERROR, "error_generic", asks=True)
     view = remove_line(turn.db, turn.customer_id, line.id, catalog=turn.catalog, clock=turn.clock)
-    new = _line_with(view.lines, line.product_id, changes, exclude=line.id)
+    new = _line_with(view.lines, line, changes)
     turn.cart = view
     if new is None:
         return read_cart_reply(turn)
@@ -211,12 +212,14 @@ def change_options(turn: Turn, line: PricedLine, changes: dict[str, OptionValue]
 
 
 def _line_with(
-    lines: tuple[PricedLine, ...], product_id: str, changes: dict[str, OptionValue], *, exclude: int
+    lines: tuple[PricedLine, ...], old: PricedLine, changes: dict[str, OptionValue]
 ) -> PricedLine | None:
+    """The line that replaced `old`: its product and request, with the changed options."""
     wanted = {(g, v.choice) for g, v in changes.items() if v.amount is not Amount.NONE}
     for line in sorted(lines, key=lambda x: -x.id):
         chosen = {(o.group, o.choice) for o in line.options}
-        if line.product_id == product_id and line.id != exclude and wanted <= chosen:
+        same = line.product_id == old.product_id and line.note == old.note
+        if same and line.id != old.id and wanted <= chosen:
             return line
     return None
 

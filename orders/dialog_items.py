@@ -37,7 +37,7 @@ def wanted_from(turn: Turn, item: Item) -> Wanted:
         if item.product_id not in candidates:
             candidates = [item.product_id, *item.alternatives[:1]]
     quantity = max(1, round(item.quantity))
-    return Wanted(item.product_id, quantity, options, candidates, item.spoken)
+    return Wanted(item.product_id, quantity, options, candidates, item.spoken, item.note)
 
 
 def add_items(turn: Turn, items: Sequence[Wanted]) -> Reply | None:
@@ -172,6 +172,7 @@ def _add_dropping_bad_options(turn: Turn, wanted: Wanted) -> CartView:
                 product_id=wanted.product_id or "",
                 quantity=wanted.quantity,
                 options=_options_input(wanted),
+                note=wanted.note,
                 clock=turn.clock,
             )
         except OptionInvalid as error:
@@ -186,11 +187,12 @@ def _add_dropping_bad_options(turn: Turn, wanted: Wanted) -> CartView:
 
 
 def find_line(view: CartView, wanted: Wanted) -> PricedLine | None:
-    """The cart line of this product holding every picked option (newest first)."""
+    """The cart line of this product and request holding every picked option (newest first)."""
     picked = {(p.group, p.choice) for p in wanted.options}
     for line in reversed(view.lines):
         chosen = {(o.group, o.choice) for o in line.options}
-        if line.product_id == wanted.product_id and picked <= chosen:
+        same = line.product_id == wanted.product_id and line.note == wanted.note
+        if same and picked <= chosen:
             return line
     return None
 

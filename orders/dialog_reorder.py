@@ -97,6 +97,7 @@ def _read_back(
             line.product_id,
             line.quantity,
             [Picked(o["group"], o["choice"], o.get("amount", "regular")) for o in line.options],
+            note=line.note,
         )
         for line in lines
     ]
@@ -130,6 +131,7 @@ def _said_order_line(turn: Turn, line: tables.OrderLine) -> LineWords:
         quantity=line.quantity,
         options=options,
         words=turn.words,
+        note=line.note,
     )
 
 
@@ -137,7 +139,7 @@ def answer_reorder(turn: Turn, request: Request, pending: Pending) -> Reply | No
     """The answer to "Shall I add that?": yes puts the items in the cart."""
     if is_yes(request, turn.words):
         turn.state.pending = None
-        items = [CartItem(w.product_id or "", w.quantity, _input(w)) for w in pending.items]
+        items = [CartItem(w.product_id or "", w.quantity, _input(w), w.note) for w in pending.items]
         view, skipped = add_items(
             turn.db,
             turn.customer_id,

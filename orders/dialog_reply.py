@@ -74,6 +74,8 @@ class LineSummary:
     unit_price: int | None
     line_total: int
     problem: str | None = None
+    note: str | None = None
+    """The shopper's special request for the line ("no lid")."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ def said_line(
         options=line.options,
         words=words,
         keep=keep,
+        note=line.note,
     )
 
 
@@ -154,9 +157,11 @@ def said_options(
     options: Sequence[ChosenOption],
     words: Responses,
     keep: Collection[str] = (),
+    note: str | None = None,
 ) -> LineWords:
     """A line as spoken: only options that differ from the product's defaults (and those of
-    the groups in `keep`, which the shopper named); the size goes before the name."""
+    the groups in `keep`, which the shopper named); the size goes before the name, the special
+    request (`note`, "no lid") last."""
     product = catalog.product(product_id)
     defaults = product.defaults if product is not None else {}
     said = [
@@ -167,7 +172,7 @@ def said_options(
     before = tuple(o.choice_name for o in said if _is_size(o.group, o.group_name))
     after = tuple(
         words.option(o.choice_name, o.amount) for o in said if not _is_size(o.group, o.group_name)
-    )
+    ) + ((note,) if note else ())
     return LineWords(spoken_name(catalog, product_id, name), quantity, after, before)
 
 
@@ -217,6 +222,7 @@ def summarize_cart(cart: CartView, words: Responses) -> CartSummary:
             line.unit_price,
             line.line_total,
             line.problem,
+            line.note,
         )
         for line in cart.lines
     )

@@ -53,6 +53,8 @@ class Wanted:
     options: list[Picked] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
     spoken: str = ""
+    note: str | None = None
+    """The shopper's special request for the line ("no lid")."""
 
 
 @dataclass
@@ -124,7 +126,12 @@ def _wanted(data: dict[str, Any]) -> Wanted:
         options=[Picked(**option) for option in data["options"]],
         candidates=list(data["candidates"]),
         spoken=str(data["spoken"]),
+        note=_optional_text(data.get("note")),
     )
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _pending(data: dict[str, Any]) -> Pending:

@@ -37,6 +37,8 @@ class ItemOut(_FromAttributes):
     alternatives: list[str]
     ambiguous: bool
     spoken: str
+    note: str | None = None
+    """A special request the options cannot say ("no lid")."""
 
 
 class RequestOut(_FromAttributes):
@@ -63,6 +65,8 @@ class LineOut(_FromAttributes):
     unit_price: int | None
     line_total: int
     problem: str | None
+    note: str | None = None
+    """The shopper's special request for the line ("no lid")."""
 
 
 class CartSummaryOut(_FromAttributes):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog.match import ProductIndex, match_option
@@ -324,15 +324,10 @@ def _resolve(draft: Draft, position: int, index: ProductIndex) -> tuple[list[Ite
         return [item], []
     if not found:
         return [], unmatched or [heard.value]
-    first = found[0]
-    first = Item(
-        first.product_id,
-        quantity or first.quantity,
-        first.unit,
-        {**first.options, **options},
-        first.alternatives,
-        first.ambiguous,
-        first.spoken,
+    first = replace(
+        found[0],
+        quantity=quantity or found[0].quantity,
+        options={**found[0].options, **options},
     )
     return [first, *found[1:]], unmatched
 

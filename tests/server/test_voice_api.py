@@ -206,6 +206,20 @@ def test_typed_turns_use_the_same_dialogue(voice_client: TestClient, bob: Shoppe
     assert base64.b64decode(cart["audio"]["base64"]).startswith(b"RIFF")
 
 
+def test_a_special_request_reaches_the_cart_line(voice_client: TestClient, bob: Shopper) -> None:
+    answer = voice_client.post(
+        "/v1/text/turn",
+        json={"text": "add three bananas, no plastic bag", "session_id": "note"},
+        headers=bob.auth,
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["request"]["items"][0]["note"] == "no plastic bag"
+    [line] = result["cart"]["lines"]
+    assert (line["product_id"], line["quantity"], line["note"]) == ("bananas", 3, "no plastic bag")
+    assert "no plastic bag" in result["reply"]["speech"]
+
+
 def test_a_typed_question_is_answered_aloud(voice_client: TestClient, ada: Shopper) -> None:
     """Typed and spoken turns with one session id are one conversation."""
     for text, kind in (("a croissant", "added"), ("check out", "confirm_order")):

@@ -309,7 +309,8 @@
       item.dataset.productId = line.product_id;
       item.dataset.quantity = String(line.quantity);
       const options = line.options.length ? ` (${line.options.join(", ")})` : "";
-      item.textContent = `${line.quantity} × ${line.name}${options} — ${money(line.line_total, cart.currency)}`;
+      const request = line.note ? ` · “${line.note}”` : "";
+      item.textContent = `${line.quantity} × ${line.name}${options}${request} — ${money(line.line_total, cart.currency)}`;
       if (line.problem) item.classList.add("problem");
       list.appendChild(item);
     }
