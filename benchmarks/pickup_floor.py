@@ -66,8 +66,13 @@ def prepare(url: str, schema: str, *, stores: int, customers: int) -> list[str]:
     return tokens
 
 
-APPS = {"async": "benchmarks.pickup_floor_app:app", "sync": "benchmarks.pickup_floor_sync_app:app"}
-"""The skeletons: the fastest build (async, raw psycopg) and VoiceCart's (threads, SQLAlchemy)."""
+APPS = {
+    "async": "benchmarks.pickup_floor_app:app",
+    "sync": "benchmarks.pickup_floor_sync_app:app",
+    "outbox": "benchmarks.pickup_floor_outbox_app:app",
+}
+"""The skeletons: the fastest build (async, raw psycopg), VoiceCart's (threads, SQLAlchemy),
+and VoiceCart's with the delivery design #7 requires (outbox rows, dispatchers claiming them)."""
 
 
 def start(
@@ -171,7 +176,8 @@ def main() -> int:
         "--app",
         choices=sorted(APPS),
         default="async",
-        help="async: raw psycopg on the event loop; sync: VoiceCart's threads and SQLAlchemy",
+        help="async: raw psycopg on the event loop; sync: VoiceCart's threads and SQLAlchemy;"
+        " outbox: sync with a transactional outbox and dispatchers",
     )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(

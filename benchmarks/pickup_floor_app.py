@@ -47,6 +47,13 @@ CREATE TABLE order_lines (id bigserial PRIMARY KEY, order_id bigint NOT NULL,
                           product_id text NOT NULL, options jsonb NOT NULL, quantity int NOT NULL);
 CREATE TABLE outbox (id text PRIMARY KEY, order_id bigint NOT NULL, store_id text NOT NULL,
                      payload jsonb NOT NULL, delivered_at timestamptz);
+-- the outbox skeleton's (pickup_floor_outbox_app.py): a notification, a delivery per channel
+CREATE TABLE notifications (id text PRIMARY KEY, order_id bigint NOT NULL, payload jsonb NOT NULL);
+CREATE TABLE deliveries (id bigserial PRIMARY KEY, notification_id text NOT NULL,
+                         topic text NOT NULL, worker text, attempts int NOT NULL DEFAULT 0,
+                         lease_until timestamptz NOT NULL DEFAULT '-infinity',
+                         delivered_at timestamptz);
+CREATE INDEX deliveries_due ON deliveries (id) WHERE delivered_at IS NULL;
 """
 PRICE = 585
 
