@@ -212,6 +212,20 @@ def test_out_of_stock_the_shopper_taps_a_substitute(
         browser.close()
 
 
+def test_a_typed_special_request_shows_on_the_cart_line(
+    playwright: Any, served: str, shop: Shop
+) -> None:
+    browser = launch(playwright)
+    try:
+        page, errors = open_app(browser, served, shop.ada.token)
+        assert type_turn(page, "a croissant, no paper bag please") == "added"
+        line = page.inner_text('#cart li[data-product-id="croissant"]')
+        assert "“no paper bag”" in line, line
+        assert errors == []
+    finally:
+        browser.close()
+
+
 def open_app(browser: Any, served: str, token: str) -> tuple[Any, list[str]]:
     """The /app page on a phone-sized screen, signed in; the page and its uncaught errors."""
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
