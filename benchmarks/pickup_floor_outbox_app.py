@@ -20,14 +20,12 @@ Settings from the environment as for pickup_floor_app.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import redis
 from anyio import to_thread
@@ -38,24 +36,11 @@ from sqlalchemy import Engine, bindparam, create_engine, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, TEXT
 
 from benchmarks.pickup_floor_app import (
-    PRICE,
     Fanout,
-    bearer_token,
     placed_event,
     staff_stream,
-    token_hash,
 )
-from benchmarks.pickup_floor_sync_app import (
-    _ADD_LINE,
-    _CUSTOMER,
-    _EMPTY_CART,
-    _LINES,
-    _LOCK_CUSTOMER,
-    _ORDER,
-    _ORDER_LINE,
-    _REPLAY,
-    THREADS,
-)
+from benchmarks.pickup_floor_sync_app import THREADS, add_item, insert_order, placing
 
 BATCH = 200
 POLL_SECONDS = 0.5
@@ -152,65 +137,28 @@ class Dispatcher:
 app = FastAPI(lifespan=lifespan)
 
 
-@app.post("/cart/items")
-def add_item(request: Request, item: dict[str, object]) -> JSONResponse:
-    """Add one line to the caller's cart."""
-    token = bearer_token(request)
-    if token is None:
-        return JSONResponse({"error": "not authenticated"}, status_code=401)
-    engine: Engine = app.state.engine
-    with engine.begin() as connection:
-        customer = connection.execute(_CUSTOMER, {"hash": token_hash(token)}).scalar()
-        if customer is None:
-            return JSONResponse({"error": "not authenticated"}, status_code=401)
-        connection.execute(
-            _ADD_LINE,
-            {
-                "customer": customer,
-                "product": item["product_id"],
-                "options": json.dumps(item["options"]),
-            },
-        )
-    return JSONResponse({"added": item["product_id"]})
-
-
 @app.post("/pickup/orders", status_code=201)
 def place(request: Request, body: dict[str, object]) -> JSONResponse:
     """Place the cart for pickup with its notification and deliveries; wake the dispatcher."""
-    token, key = bearer_token(request), request.headers.get("idempotency-key", "")
-    if token is None or not key:
-        return JSONResponse({"error": "token and key required"}, status_code=400)
-    store, now = str(body["store_id"]), datetime.now(UTC)
+    asked = placing(request, body)
+    if isinstance(asked, JSONResponse):
+        return asked
+    token, key, store = asked
+    now = datetime.now(UTC)
     engine: Engine = app.state.engine
     with engine.begin() as connection:
-        customer = connection.execute(_LOCK_CUSTOMER, {"hash": token_hash(token)}).scalar()
-        if customer is None:
-            return JSONResponse({"error": "not authenticated"}, status_code=401)
-        replay = connection.execute(_REPLAY, {"customer": customer, "key": key}).first()
-        if replay is not None:
-            return JSONResponse({"id": replay[0], "placed_at": replay[1].isoformat()})
-        lines: list[Any] = list(connection.execute(_LINES, {"customer": customer}).all())
-        if not lines:
-            return JSONResponse({"error": "cart empty"}, status_code=409)
-        total = PRICE * sum(int(quantity) for _, _, quantity in lines)
-        order_id = connection.execute(
-            _ORDER, {"customer": customer, "store": store, "total": total, "now": now, "key": key}
-        ).scalar_one()
+        placed = insert_order(connection, token=token, key=key, store=store, now=now)
+        if isinstance(placed, JSONResponse):
+            return placed
+        event_id, payload = placed_event(placed.order_id, placed.lines)
         connection.execute(
-            _ORDER_LINE,
-            [
-                {"order": order_id, "product": p, "options": json.dumps(o), "quantity": q}
-                for p, o, q in lines
-            ],
+            _NOTIFICATION, {"id": event_id, "order": placed.order_id, "payload": payload}
         )
-        event_id, payload = placed_event(order_id, lines)
-        connection.execute(_NOTIFICATION, {"id": event_id, "order": order_id, "payload": payload})
-        connection.execute(
-            _DELIVERIES, {"id": event_id, "store": f":{store}", "customer": f"-customer:{customer}"}
-        )
-        connection.execute(_EMPTY_CART, {"customer": customer})
+        topics = {"store": f":{store}", "customer": f"-customer:{placed.customer}"}
+        connection.execute(_DELIVERIES, {"id": event_id, **topics})
     app.state.dispatcher.wake.set()
-    return JSONResponse({"id": order_id, "placed_at": now.isoformat()}, status_code=201)
+    return JSONResponse({"id": placed.order_id, "placed_at": now.isoformat()}, status_code=201)
 
 
+app.add_api_route("/cart/items", add_item, methods=["POST"])
 app.add_api_route("/staff/stream", staff_stream)

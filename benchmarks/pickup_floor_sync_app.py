@@ -18,14 +18,16 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis import asyncio as aioredis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from benchmarks.pickup_floor_app import (
     PRICE,
@@ -90,7 +92,7 @@ def add_item(request: Request, item: dict[str, object]) -> JSONResponse:
     token = bearer_token(request)
     if token is None:
         return JSONResponse({"error": "not authenticated"}, status_code=401)
-    engine: Engine = app.state.engine
+    engine: Engine = request.app.state.engine
     with engine.begin() as connection:
         customer = connection.execute(_CUSTOMER, {"hash": token_hash(token)}).scalar()
         if customer is None:
@@ -106,46 +108,75 @@ def add_item(request: Request, item: dict[str, object]) -> JSONResponse:
     return JSONResponse({"added": item["product_id"]})
 
 
-@app.post("/pickup/orders", status_code=201)
-def place(request: Request, body: dict[str, object]) -> JSONResponse:
-    """Place the cart for pickup, write its outbox row, publish it, mark it delivered."""
+@dataclass(frozen=True)
+class Placed:
+    """An order inserted in the caller's transaction, and the cart lines it was made of."""
+
+    customer: int
+    order_id: int
+    lines: list[Any]
+
+
+def insert_order(
+    connection: Connection, *, token: str, key: str, store: str, now: datetime
+) -> Placed | JSONResponse:
+    """Token -> locked customer, idempotent replay, the cart's lines, the order and its lines,
+    the cart emptied; the answer instead when there is nothing to insert."""
+    customer = connection.execute(_LOCK_CUSTOMER, {"hash": token_hash(token)}).scalar()
+    if customer is None:
+        return JSONResponse({"error": "not authenticated"}, status_code=401)
+    replay = connection.execute(_REPLAY, {"customer": customer, "key": key}).first()
+    if replay is not None:
+        return JSONResponse({"id": replay[0], "placed_at": replay[1].isoformat()})
+    lines = list(connection.execute(_LINES, {"customer": customer}).all())
+    if not lines:
+        return JSONResponse({"error": "cart empty"}, status_code=409)
+    total = PRICE * sum(int(quantity) for _, _, quantity in lines)
+    order_id = connection.execute(
+        _ORDER, {"customer": customer, "store": store, "total": total, "now": now, "key": key}
+    ).scalar_one()
+    connection.execute(
+        _ORDER_LINE,
+        [
+            {"order": order_id, "product": p, "options": json.dumps(o), "quantity": q}
+            for p, o, q in lines
+        ],
+    )
+    connection.execute(_EMPTY_CART, {"customer": customer})
+    return Placed(customer, order_id, lines)
+
+
+def placing(request: Request, body: dict[str, object]) -> tuple[str, str, str] | JSONResponse:
+    """The token, idempotency key and store of a placing request, or the 400 answer."""
     token, key = bearer_token(request), request.headers.get("idempotency-key", "")
     if token is None or not key:
         return JSONResponse({"error": "token and key required"}, status_code=400)
-    store, now = str(body["store_id"]), datetime.now(UTC)
+    return token, key, str(body["store_id"])
+
+
+@app.post("/pickup/orders", status_code=201)
+def place(request: Request, body: dict[str, object]) -> JSONResponse:
+    """Place the cart for pickup, write its outbox row, publish it, mark it delivered."""
+    asked = placing(request, body)
+    if isinstance(asked, JSONResponse):
+        return asked
+    token, key, store = asked
+    now = datetime.now(UTC)
     engine: Engine = app.state.engine
     with engine.connect() as connection:
         with connection.begin():
-            customer = connection.execute(_LOCK_CUSTOMER, {"hash": token_hash(token)}).scalar()
-            if customer is None:
-                return JSONResponse({"error": "not authenticated"}, status_code=401)
-            replay = connection.execute(_REPLAY, {"customer": customer, "key": key}).first()
-            if replay is not None:
-                return JSONResponse({"id": replay[0], "placed_at": replay[1].isoformat()})
-            lines = connection.execute(_LINES, {"customer": customer}).all()
-            if not lines:
-                return JSONResponse({"error": "cart empty"}, status_code=409)
-            total = PRICE * sum(int(quantity) for _, _, quantity in lines)
-            order_id = connection.execute(
-                _ORDER,
-                {"customer": customer, "store": store, "total": total, "now": now, "key": key},
-            ).scalar_one()
+            placed = insert_order(connection, token=token, key=key, store=store, now=now)
+            if isinstance(placed, JSONResponse):
+                return placed
+            event_id, payload = placed_event(placed.order_id, placed.lines)
             connection.execute(
-                _ORDER_LINE,
-                [
-                    {"order": order_id, "product": p, "options": json.dumps(o), "quantity": q}
-                    for p, o, q in lines
-                ],
+                _OUTBOX,
+                {"id": event_id, "order": placed.order_id, "store": store, "payload": payload},
             )
-            event_id, payload = placed_event(order_id, lines)
-            connection.execute(
-                _OUTBOX, {"id": event_id, "order": order_id, "store": store, "payload": payload}
-            )
-            connection.execute(_EMPTY_CART, {"customer": customer})
         app.state.publisher.publish(f"{app.state.prefix}:{store}", payload)
         with connection.begin():
             connection.execute(_DELIVERED, {"id": event_id})
-    return JSONResponse({"id": order_id, "placed_at": now.isoformat()}, status_code=201)
+    return JSONResponse({"id": placed.order_id, "placed_at": now.isoformat()}, status_code=201)
 
 
 app.add_api_route("/staff/stream", staff_stream)
