@@ -32,6 +32,7 @@ def cafe_fixture(session: Session, sessions: sessionmaker[Session], clock: FakeC
 
 
 def cart_lines(talk: Talk) -> tuple[PricedLine, ...]:
+    """The shopper's cart lines, read in a session of their own."""
     with talk.sessions() as db:
         return read_cart(db, talk.customer_id, catalog=talk.catalog).lines
 
