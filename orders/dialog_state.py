@@ -126,12 +126,8 @@ def _wanted(data: dict[str, Any]) -> Wanted:
         options=[Picked(**option) for option in data["options"]],
         candidates=list(data["candidates"]),
         spoken=str(data["spoken"]),
-        note=_optional_text(data.get("note")),
+        note=data.get("note"),
     )
-
-
-def _optional_text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _pending(data: dict[str, Any]) -> Pending:
