@@ -119,9 +119,8 @@ class Dispatcher:
         """Claim one batch, publish it in one pipeline, record it; how many were claimed."""
         with self.engine.begin() as connection:
             claimed = connection.execute(_CLAIM, {"worker": self.worker, "batch": BATCH}).all()
-        if not claimed:
-            return 0
-        with self.engine.begin() as connection:
+            if not claimed:
+                return 0
             ids = sorted({notification for _, notification, _ in claimed})
             payloads = dict(connection.execute(_PAYLOADS, {"ids": ids}).all())
         pipeline = self.publisher.pipeline(transaction=False)
