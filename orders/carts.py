@@ -1,4 +1,4 @@
-"""The cart use cases: add, change quantity, remove, clear, choose the store, read.
+"""The cart use cases: add, change quantity or request, remove, clear, choose the store, read.
 
 A customer has one cart shared by every channel. Each change locks the customer's row first
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite transactions are serialised anyway), so that two
@@ -328,6 +328,44 @@ def choose_store(
         raise StoreNotFound(store_id)
     cart = load_cart(session, lock_customer(session, customer_id), clock=clock)
     cart.store_id = store_id
+    return _commit(session, catalog, cart, clock)
+
+
+def set_note(
+    session: Session,
+    customer_id: int,
+    line_id: int,
+    note: str | None,
+    *,
+    catalog: Catalog,
+    clock: Clock = utc_now,
+) -> CartView:
+    """Set (or with None clear) a line's special request.
+
+    A line that then equals another line of the cart (same product, options and request)
+    joins it, as adding it again would have.
+    """
+    note = clean_note(note)
+    cart = load_cart(session, lock_customer(session, customer_id), clock=clock)
+    line = _line(cart, line_id)
+    key = options_key(line.options, note)
+    twin = next(
+        (
+            other
+            for other in cart.lines
+            if other is not line
+            and other.product_id == line.product_id
+            and other.options_key == key
+        ),
+        None,
+    )
+    if twin is None:
+        line.note, line.options_key = note, key
+    elif twin.quantity + line.quantity > MAX_QUANTITY:
+        raise QuantityInvalid(twin.quantity + line.quantity, low=1, high=MAX_QUANTITY)
+    else:
+        twin.quantity += line.quantity
+        cart.lines.remove(line)
     return _commit(session, catalog, cart, clock)
 
 

@@ -80,6 +80,14 @@ class QuantityIn(BaseModel):
     quantity: int = Field(ge=0, le=MAX_QUANTITY)
 
 
+class NoteIn(BaseModel):
+    """A line's special request; null or blank clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(max_length=NOTE_LENGTH, examples=["no lid"])
+
+
 class StoreChoiceIn(BaseModel):
     """The store the cart shops at."""
 

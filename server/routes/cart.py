@@ -1,4 +1,5 @@
-"""The authenticated customer's cart: read, add, change quantity, remove, clear, choose store."""
+"""The authenticated customer's cart: read, add, change quantity or request, remove, clear,
+choose store."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter
 from orders import carts
 from server.deps import ShopperDep
 from server.routes import ERRORS
-from server.schemas import CartItemIn, CartOut, QuantityIn, StoreChoiceIn, option_values
+from server.schemas import CartItemIn, CartOut, NoteIn, QuantityIn, StoreChoiceIn, option_values
 from server.session_route import SessionRoute
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS, route_class=SessionRoute)
@@ -49,6 +50,25 @@ def change_quantity(
         shopper.customer.id,
         line_id,
         change.quantity,
+        catalog=shopper.catalog.catalog,
+        clock=shopper.services.clock,
+    )
+    return CartOut.model_validate(view)
+
+
+@router.put("/items/{line_id}/note")
+def change_note(
+    *,
+    line_id: int,
+    change: NoteIn,
+    shopper: ShopperDep,
+) -> CartOut:
+    """Set or clear a line's special request; a line that then equals another joins it."""
+    view = carts.set_note(
+        shopper.session,
+        shopper.customer.id,
+        line_id,
+        change.note,
         catalog=shopper.catalog.catalog,
         clock=shopper.services.clock,
     )

@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 
 from catalog.model import Catalog
 from catalog.request import OptionValue
-from orders.carts import add_to_cart, read_cart
+from orders.carts import add_to_cart, read_cart, set_note, set_quantity
 from orders.checkout import CheckoutRequest, checkout
-from orders.errors import FieldInvalid
+from orders.errors import FieldInvalid, LineNotFound, QuantityInvalid
+from orders.pricing import MAX_QUANTITY
 from orders.queue import tickets
 from orders.reorders import reorder_last
 from orders.tables import NOTE_LENGTH, Fulfilment
@@ -30,6 +31,55 @@ def test_the_same_note_merges_and_another_note_is_a_line_of_its_own(
     )
     cart = add_to_cart(session, ada, catalog=catalog, product_id="latte", options=SMALL, note=" ")
     assert [(line.quantity, line.note) for line in cart.lines] == [(2, None), (2, "extra hot")]
+
+
+def test_a_lines_request_is_set_changed_and_cleared(session: Session, catalog: Catalog) -> None:
+    ada = new_customer(session)
+    [line] = add_to_cart(session, ada, catalog=catalog, product_id="latte", options=SMALL).lines
+    cart = set_note(session, ada, line.id, " no  lid ", catalog=catalog)
+    assert [(x.id, x.quantity, x.note) for x in cart.lines] == [(line.id, 1, "no lid")]
+    # The line now is what adding the drink with that request makes: a second one joins it.
+    cart = add_to_cart(
+        session, ada, catalog=catalog, product_id="latte", options=SMALL, note="no lid"
+    )
+    assert [(x.id, x.quantity, x.note) for x in cart.lines] == [(line.id, 2, "no lid")]
+    cart = set_note(session, ada, line.id, None, catalog=catalog)
+    assert [(x.id, x.quantity, x.note) for x in cart.lines] == [(line.id, 2, None)]
+
+
+def test_a_request_that_makes_two_lines_equal_joins_them(
+    session: Session, catalog: Catalog
+) -> None:
+    ada = new_customer(session)
+    add_to_cart(session, ada, catalog=catalog, product_id="latte", options=SMALL, note="no lid")
+    cart = add_to_cart(session, ada, catalog=catalog, product_id="latte", options=SMALL, quantity=2)
+    kept, plain = cart.lines
+    cart = set_note(session, ada, plain.id, "no lid", catalog=catalog)
+    assert [(x.id, x.quantity, x.note) for x in cart.lines] == [(kept.id, 3, "no lid")]
+
+
+def test_a_join_past_the_most_of_one_item_is_refused_and_changes_nothing(
+    session: Session, catalog: Catalog
+) -> None:
+    ada = new_customer(session)
+    add_to_cart(session, ada, catalog=catalog, product_id="latte", options=SMALL, note="no lid")
+    plain = add_to_cart(session, ada, catalog=catalog, product_id="latte", options=SMALL).lines[1]
+    set_quantity(session, ada, plain.id, MAX_QUANTITY, catalog=catalog)
+    with pytest.raises(QuantityInvalid):
+        set_note(session, ada, plain.id, "no lid", catalog=catalog)
+    session.rollback()
+    lines = read_cart(session, ada, catalog=catalog).lines
+    assert [(x.quantity, x.note) for x in lines] == [(1, "no lid"), (MAX_QUANTITY, None)]
+
+
+def test_another_customers_line_is_not_found(session: Session, catalog: Catalog) -> None:
+    ada, bob = new_customer(session), new_customer(session)
+    [line] = add_to_cart(session, ada, catalog=catalog, product_id="latte").lines
+    session.commit()
+    with pytest.raises(LineNotFound):
+        set_note(session, bob, line.id, "no lid", catalog=catalog)
+    session.rollback()
+    assert read_cart(session, ada, catalog=catalog).lines[0].note is None
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,38 @@ def test_two_customers_never_see_each_others_carts(
     for response in (
         client.patch(f"/v1/cart/items/{line}", json={"quantity": 9}, headers=bob.auth),
         client.delete(f"/v1/cart/items/{line}", headers=bob.auth),
+        client.put(f"/v1/cart/items/{line}/note", json={"note": "no bag"}, headers=bob.auth),
     ):
         assert response.status_code == 404
-    assert client.get("/v1/cart", headers=ada.auth).json()["lines"][0]["quantity"] == 1
+    [ada_line] = client.get("/v1/cart", headers=ada.auth).json()["lines"]
+    assert (ada_line["quantity"], ada_line["note"]) == (1, None)
     assert bob_cart["customer_id"] == bob.id
+
+
+def test_a_lines_request_is_set_and_cleared(client: TestClient, ada: Shopper) -> None:
+    cart = client.post(
+        "/v1/cart/items",
+        json={"product_id": "latte", "options": {"size": "small"}},
+        headers=ada.auth,
+    ).json()
+    line = cart["lines"][0]["id"]
+    url = f"/v1/cart/items/{line}/note"
+    noted = client.put(url, json={"note": "  no   lid "}, headers=ada.auth)
+    assert noted.status_code == 200
+    assert [(x["id"], x["note"]) for x in noted.json()["lines"]] == [(line, "no lid")]
+    cleared = client.put(url, json={"note": None}, headers=ada.auth).json()
+    assert [(x["id"], x["note"]) for x in cleared["lines"]] == [(line, None)]
+
+
+def test_a_bad_request_change_is_refused_and_keeps_the_line(
+    client: TestClient, ada: Shopper
+) -> None:
+    cart = client.post(
+        "/v1/cart/items", json={"product_id": "latte", "note": "no lid"}, headers=ada.auth
+    ).json()
+    url = f"/v1/cart/items/{cart['lines'][0]['id']}/note"
+    assert client.put(url, json={"note": "x" * 141}, headers=ada.auth).status_code == 422
+    assert client.put(url, json={"note": "a\x00b"}, headers=ada.auth).status_code == 422
+    assert client.put(url, json={}, headers=ada.auth).status_code == 422
+    assert client.put(url, json={"note": "no bag"}).status_code == 401
+    assert client.get("/v1/cart", headers=ada.auth).json()["lines"][0]["note"] == "no lid"
