@@ -41,7 +41,7 @@ from catalog.segment import (
     words,
     wordset,
 )
-from catalog.spoken_requests import cut_request
+from catalog.spoken_requests import bare_request, cut_request
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,9 @@ def parse(
     if not chunks:
         return Request(Intent.UNKNOWN, text=text)
     cue = _intent(chunks)
+    note = _bare_request(reader, chunks, cue)
+    if note is not None:
+        return Request(Intent.ADD_ITEMS, text=text, note=note)
     said = logistics.extract(cue.rest)
     request = Request(
         cue.intent,
@@ -158,6 +161,19 @@ def _read_with_request(reader: ItemReader, group: list[str]) -> Reading:
         if reading.item is not None and reading.item.product_id is not None:
             return replace(reading, item=replace(reading.item, note=note))
     return reader.read(group, guess=True)
+
+
+def _bare_request(
+    reader: ItemReader, chunks: Sequence[Sequence[str]], cue: intents.Cue
+) -> str | None:
+    """The request of a turn that says only a request ("and no lid"), else None."""
+    if len(chunks) != 1 or cue.intent is not Intent.ADD_ITEMS or cue.explicit:
+        return None
+    return bare_request(
+        cue.rest,
+        groups=reader.groups,
+        names_product=functools.partial(_names_product, reader),
+    )
 
 
 def _names_product(reader: ItemReader, tokens: Sequence[str]) -> bool:

@@ -81,3 +81,5 @@ class Request:
     time_query: str | None = None
     fulfilment: str | None = None
     """"pickup" or "delivery" when the shopper said so."""
+    note: str | None = None
+    """A special request said on its own ("and no lid"): for the item just ordered."""

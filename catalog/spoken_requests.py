@@ -12,6 +12,9 @@ a word, or to spoil the product match ("latte lid"). It is cut off the end of th
   "a latte no mocha").
 
 The rest of the phrase is read as before; the request becomes the line's note.
+
+A request said in a turn of its own ("and no lid", "without ice please") is for the item just
+ordered: `bare_request` reads it, on the same conditions, when the turn says nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Callable, Collection, Sequence
 from catalog.model import OptionGroup
 from catalog.numbers import read_quantity
 from catalog.options import find_mentions
-from catalog.segment import PAUSE
+from catalog.segment import PAUSE, wordset
 from catalog.text import stem
 
 REQUEST_CUES: tuple[tuple[str, ...], ...] = (
@@ -40,6 +43,14 @@ MAX_REQUEST_WORDS = 4
 """At most this many words after the cue ("no lid", "without the cardboard sleeve")."""
 _SAID_CUE: dict[tuple[str, ...], str] = {("with", "no"): "no"}
 """How a cue is written in the note ("with no lid" is "no lid")."""
+BARE_LEADS = frozenset({"and", "also", "plus", "but", "oh", PAUSE})
+"""Words that may open a request said on its own ("and no lid")."""
+VAGUE_WORDS = wordset(
+    "i im me my you it its that thats this those them one ones all more nothing else thing "
+    "things good fine ok okay way problem problems worries idea sorry not now just need want "
+    "do dont did didnt is was be the a an any yes yeah yep no nope sure alright wait stop"
+)
+"""Words that say no request: "no, that's all", "no more", "no I don't"."""
 
 
 def cut_request(
@@ -63,10 +74,41 @@ def cut_request(
             continue
         body = tokens[start + len(cue) : end]
         if _is_request(tokens, start, body, groups=groups, names_product=names_product):
-            said = (_SAID_CUE.get(cue, " ".join(cue)), *body)
-            return list(tokens[:start]), " ".join(said)
+            return list(tokens[:start]), _written(cue, body)
         return list(tokens), None
     return list(tokens), None
+
+
+def bare_request(
+    tokens: Sequence[str],
+    *,
+    groups: Sequence[OptionGroup],
+    names_product: Callable[[Sequence[str]], bool],
+) -> str | None:
+    """The request a turn says on its own ("and no lid", "without the sleeve"), or None.
+
+    The caller passes only turns whose intent is no explicit command ("no, cancel that" is
+    a removal). At least one word after the cue must not be vague (VAGUE_WORDS), so "no,
+    that's all" and "no more" stay what they were.
+    """
+    start = next((i for i, token in enumerate(tokens) if token not in BARE_LEADS), len(tokens))
+    cue = _cue_at(tokens, start)
+    if cue is None:
+        return None
+    end = len(tokens)
+    while end and tokens[end - 1] == PAUSE:
+        end -= 1
+    body = tokens[start + len(cue) : end]
+    if all(word in VAGUE_WORDS for word in body):
+        return None
+    if not _is_request(tokens, start, body, groups=groups, names_product=names_product):
+        return None
+    return _written(cue, body)
+
+
+def _written(cue: tuple[str, ...], body: Sequence[str]) -> str:
+    """The request as the note writes it."""
+    return " ".join((_SAID_CUE.get(cue, " ".join(cue)), *body))
 
 
 def _cue_at(tokens: Sequence[str], start: int) -> tuple[str, ...] | None:

@@ -124,6 +124,8 @@ def request_diffs(request: Request, expected: Mapping[str, Any]) -> list[str]:
         diffs.extend(item_diffs(item, wanted))
     if list(request.unmatched) != expected.get("unmatched", []):
         diffs.append(f"unmatched {request.unmatched} != {expected.get('unmatched', [])}")
+    if request.note != expected.get("note"):
+        diffs.append(f"note {request.note!r} != {expected.get('note')!r}")
     for name in ("fulfilment", "time_query", "store_query"):
         if name in expected and getattr(request, name) != expected[name]:
             diffs.append(f"{name} {getattr(request, name)} != {expected[name]}")
