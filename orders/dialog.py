@@ -23,6 +23,7 @@ from orders.dialog_answers import explicit_yes, is_leaving
 from orders.dialog_cart import (
     clear,
     context_reply,
+    joined_note,
     read_cart_reply,
     remove_items,
     set_item_quantity,
@@ -143,7 +144,9 @@ def _dispatch(turn: Turn, request: Request | None) -> Reply:
     if pending is not None and _leaves(turn, request):
         return _handled(turn, _leave(turn, request, pending))
     if pending is not None:
-        answered = ANSWERS[pending.kind](turn, request, pending)
+        answered = _note_pending(turn, request, pending) or ANSWERS[pending.kind](
+            turn, request, pending
+        )
         if answered is not None:
             return _handled(turn, answered)
         if not _is_new_request(request):
@@ -187,10 +190,28 @@ def _leave(turn: Turn, request: Request, pending: Pending | None) -> Reply:
     return replace(answered.then(bye), kind=answered.kind)
 
 
+def _note_pending(turn: Turn, request: Request, pending: Pending) -> Reply | None:
+    """ "No lid" while asked which product or what size: the request goes with that item,
+    and the question stands."""
+    item = pending.item
+    if request.note is None or item is None:
+        return None
+    if pending.kind is PendingKind.DISAMBIGUATE:
+        item.note = joined_note(item.note, request.note)
+        return ask_which(turn, item, again=False)
+    product = turn.catalog.product(item.product_id or "")
+    group = turn.catalog.group(pending.group or "")
+    if pending.kind is PendingKind.OPTION and product is not None and group is not None:
+        item.note = joined_note(item.note, request.note)
+        return ask_option(turn, product, group, again=False)
+    return None
+
+
 def _is_new_request(request: Request) -> bool:
     """Whether a turn that did not answer the question asks for something else instead."""
     if request.intent is Intent.ADD_ITEMS:
-        return any(item.product_id for item in request.items) or bool(request.unmatched)
+        named = any(item.product_id for item in request.items)
+        return named or bool(request.unmatched) or request.note is not None
     return request.intent not in _NOT_NEW
 
 

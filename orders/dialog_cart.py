@@ -1,5 +1,6 @@
 """Cart turns: remove, change quantity, read back, total, clear, and the context commands
-("make that two", "add another one", "actually, with oat milk instead", "remove the last thing")."""
+("make that two", "add another one", "actually, with oat milk instead", "and no lid",
+"remove the last thing")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from catalog.request import Intent, Item, OptionValue, Request
 from catalog.segment import clean
 from catalog.segment import words as split_words
 from catalog.text import normalize
-from orders.carts import PricedLine, add_to_cart, clear_cart, remove_line, set_quantity
+from orders.carts import (
+    PricedLine,
+    add_to_cart,
+    clear_cart,
+    remove_line,
+    set_note,
+    set_quantity,
+)
 from orders.dialog_answers import read_count, says
 from orders.dialog_items import add_items, wanted_from
 from orders.dialog_reply import Reply, ReplyKind, Turn
@@ -74,7 +82,8 @@ def context_reply(turn: Turn, request: Request) -> Reply | None:
         return None
     resolved = [item for item in request.items if item.product_id is not None]
     said = _Said(text, request, resolved, turn.last_line())
-    for rule in (_bare_options, _make_that, _another, _instead, _remove_last, _how_much):
+    rules = (_bare_options, _request, _make_that, _another, _instead, _remove_last, _how_much)
+    for rule in rules:
         reply = rule(turn, said)
         if reply is not None:
             return reply
@@ -90,6 +99,32 @@ def _bare_options(turn: Turn, said: _Said) -> Reply | None:
         return None
     changes = _option_changes(turn, said.request, last)
     return change_options(turn, last, changes) if changes else None
+
+
+def _request(turn: Turn, said: _Said) -> Reply | None:
+    """ "And no lid": a request said on its own is for the last line."""
+    last = said.last
+    if last is None or said.request.note is None:
+        return None
+    note = joined_note(last.note, said.request.note)
+    view = set_note(
+        turn.db, turn.customer_id, last.id, note, catalog=turn.catalog, clock=turn.clock
+    )
+    turn.cart = view
+    line = next((x for x in view.lines if x.id == last.id), None) or next(
+        x
+        for x in view.lines
+        if x.product_id == last.product_id and x.options == last.options and x.note == note
+    )
+    turn.state.last_line = line.id
+    return turn.reply(ReplyKind.REQUEST_NOTED, item=turn.words.line(turn.said(line)))
+
+
+def joined_note(note: str | None, request: str) -> str:
+    """A line's note with one more request ("no lid" + "no sleeve": "no lid, no sleeve")."""
+    if note is None:
+        return request
+    return note if request in note.split(", ") else f"{note}, {request}"
 
 
 def _make_that(turn: Turn, said: _Said) -> Reply | None:

@@ -35,6 +35,7 @@ class ReplyKind(StrEnum):
     NOT_IN_CART = "not_in_cart"
     QUANTITY_SET = "quantity_set"
     OPTIONS_CHANGED = "options_changed"
+    REQUEST_NOTED = "request_noted"
     CART = "cart"
     CART_EMPTY = "cart_empty"
     TOTAL = "total"

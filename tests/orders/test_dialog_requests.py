@@ -97,3 +97,51 @@ def test_the_request_waits_through_a_question(cafe: Talk) -> None:
     cafe.say("chocolate chip")
     [line] = cart_lines(cafe)
     assert (line.product_id, line.note) == ("chocolate-chip-muffin", "no bag")
+
+
+def test_a_request_said_next_goes_with_the_last_drink(cafe: Talk) -> None:
+    cafe.say("a grande latte")
+    reply = cafe.say("oh, and no lid please")
+    [line] = cart_lines(cafe)
+    assert (line.product_id, line.quantity, line.note) == ("latte", 1, "no lid")
+    assert reply.kind == "request_noted"
+    assert "no lid" in reply.speech
+
+
+def test_a_second_request_is_added_to_the_first(cafe: Talk) -> None:
+    cafe.say("a grande latte with no lid")
+    cafe.say("and without the sleeve")
+    cafe.say("no lid")
+    [line] = cart_lines(cafe)
+    assert line.note == "no lid, without the sleeve"
+
+
+def test_a_request_said_next_joins_an_equal_line(cafe: Talk) -> None:
+    cafe.say("a grande latte with no lid")
+    cafe.say("a grande latte")
+    cafe.say("no lid")
+    [line] = cart_lines(cafe)
+    assert (line.quantity, line.note) == (2, "no lid")
+    assert "no lid" in cafe.say("add another one").speech
+    [line] = cart_lines(cafe)
+    assert line.quantity == 3
+
+
+def test_a_request_said_while_asked_which_goes_with_that_item(cafe: Talk) -> None:
+    question = cafe.say("a muffin")
+    assert question.expects_answer, question.speech
+    again = cafe.say("no bag")
+    assert again.kind == question.kind
+    assert again.expects_answer
+    cafe.say("chocolate chip")
+    [line] = cart_lines(cafe)
+    assert (line.product_id, line.note) == ("chocolate-chip-muffin", "no bag")
+
+
+@pytest.mark.parametrize("words", ["no, that's all", "no more", "no thanks", "no problem"])
+def test_a_no_that_is_no_request_changes_no_line(cafe: Talk, words: str) -> None:
+    cafe.say("a grande latte")
+    reply = cafe.say(words)
+    [line] = cart_lines(cafe)
+    assert line.note is None
+    assert reply.kind != "request_noted"
