@@ -126,6 +126,12 @@ class StoreInfoHandler(DialogueHandler):
     intent_name = "StoreInfoIntent"
 
 
+class SpecialRequestHandler(DialogueHandler):
+    """ "And no lid": a request for the item just ordered."""
+
+    intent_name = "SpecialRequestIntent"
+
+
 class PinHandler(DialogueHandler):
     """The spoken voice PIN, when the dialogue asked for it."""
 
@@ -198,6 +204,7 @@ INTENT_HANDLERS: tuple[type[DialogueHandler], ...] = (
     ReorderHandler,
     OrderStatusHandler,
     StoreInfoHandler,
+    SpecialRequestHandler,
     PinHandler,
     YesHandler,
     NoHandler,

@@ -18,6 +18,8 @@ STORE_TYPE = "STORE"
 AMOUNT_TYPE = "AMOUNT"
 REORDER_TYPE = "REORDER_TARGET"
 FULFILMENT_TYPE = "FULFILMENT"
+SEARCH_QUERY = "AMAZON.SearchQuery"
+"""Free words; Alexa requires a carrier phrase and no other slot in each of its samples."""
 OPTION_PLACEHOLDER = "{option}"
 SECOND_OPTION_PLACEHOLDER = "{option2}"
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -189,6 +191,13 @@ INTENTS: tuple[IntentSpec, ...] = (
     IntentSpec("OrderStatusIntent", Intent.ORDER_STATUS, (), samples.ORDER_STATUS),
     IntentSpec(
         "StoreInfoIntent", Intent.STORE_INFO, (SlotSpec("store", STORE_TYPE),), samples.STORE_INFO
+    ),
+    # A special request on its own ("and no lid"), read by the dialogue as the in-app mic's.
+    IntentSpec(
+        "SpecialRequestIntent",
+        Intent.ADD_ITEMS,
+        (SlotSpec("request", SEARCH_QUERY),),
+        samples.SPECIAL_REQUEST,
     ),
     # A spoken voice PIN has no intent of its own: the dialogue reads it as the answer it asked for.
     IntentSpec("PinIntent", Intent.UNKNOWN, (SlotSpec("pin", "AMAZON.NUMBER"),), samples.PIN),

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from skills.intents import REQUIRED_BUILTINS
+from skills.intents import REQUIRED_BUILTINS, SEARCH_QUERY
 
 MAX_SAMPLE_CHARS = 200
 MAX_INVOCATION_CHARS = 50
@@ -155,8 +155,9 @@ def _check_intent(
                 problems.append(f"{name} slot {slot['name']}: {problem}")
     if len(slot_names) != len(set(slot_names)):
         problems.append(f"{name} declares a slot twice")
+    phrases = {slot["name"] for slot in intent.get("slots", []) if slot["type"] == SEARCH_QUERY}
     for sample in intent.get("samples", []):
-        problem = check_sample(sample, slot_names)
+        problem = check_sample(sample, slot_names) or _check_phrase_slot(sample, phrases)
         if problem:
             problems.append(f"{name}: {problem}")
         key = sample.lower()
@@ -164,6 +165,18 @@ def _check_intent(
             problems.append(f"sample {sample!r} is in both {owners[key]} and {name}")
         owners[key] = name
     return problems
+
+
+def _check_phrase_slot(sample: str, phrase_slots: set[str]) -> str | None:
+    """An AMAZON.SearchQuery slot needs words of the sample around it, and no other slot."""
+    used = _SLOT.findall(sample)
+    if not phrase_slots.intersection(used):
+        return None
+    if len(used) > 1:
+        return f"sample {sample!r}: a phrase slot must be the sample's only slot"
+    if not _SLOT.sub("", sample).strip():
+        return f"sample {sample!r}: a phrase slot needs a carrier phrase"
+    return None
 
 
 def _check_type(slot_type: Mapping[str, Any]) -> list[str]:

@@ -245,3 +245,21 @@ PIN = (
     "passcode {pin}",
     "voice pin {pin}",
 )
+SPECIAL_REQUEST = (
+    "no {request}",
+    "and no {request}",
+    "with no {request}",
+    "without {request}",
+    "and without {request}",
+    "without the {request}",
+    "hold the {request}",
+    "skip the {request}",
+    "leave out the {request}",
+    "no {request} please",
+    "with no {request} please",
+    "and hold the {request}",
+    "and skip the {request}",
+    "without any {request}",
+    "oh and no {request}",
+)
+"""A request for the item just ordered ("and no lid"); AMAZON.SearchQuery needs these carriers."""

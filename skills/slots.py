@@ -101,6 +101,8 @@ class Draft:
     fulfilment: str | None = None
     reorder: ReorderTarget | None = None
     pin: str | None = None
+    request: str | None = None
+    """A special request's words ("lid" of "and no lid")."""
 
 
 Reader = Callable[[Draft, Heard], None]
@@ -157,6 +159,10 @@ def _pin(draft: Draft, heard: Heard) -> None:
     draft.pin = heard.value
 
 
+def _request(draft: Draft, heard: Heard) -> None:
+    draft.request = heard.value
+
+
 def _option(draft: Draft, heard: Heard) -> None:
     group = option_groups(draft.catalog).get(heard.name)
     if group is not None:
@@ -174,6 +180,7 @@ READERS: dict[str, Reader] = {
     "fulfilment": _fulfilment,
     "reorder": _reorder,
     "pin": _pin,
+    "request": _request,
 }
 
 
@@ -239,6 +246,10 @@ def to_request(intent: AlexaIntent, *, catalog: Catalog, index: ProductIndex) ->
             logger.warning("slot %s.%s has no reader", intent.name, heard.name)
             continue
         reader(draft, heard)
+    if draft.request is not None:
+        # SpecialRequestIntent's carriers all say "no ..."; the words read as the mic's would
+        # ("no lid" is the last item's request, "no whip" an option of the last line).
+        return parse(f"no {draft.request}", catalog, index=index)
     items: tuple[Item, ...] = ()
     unmatched: tuple[str, ...] = ()
     if spec.intent in _ITEM_INTENTS:

@@ -296,6 +296,18 @@ def test_model_level_problems_are_all_reported(model: dict[str, Any]) -> None:
     assert "has no prompt" in problems
 
 
+def test_a_phrase_slot_needs_a_carrier_and_stands_alone(model: dict[str, Any]) -> None:
+    broken = json.loads(json.dumps(model))
+    by_name = {intent["name"]: intent for intent in language(broken)["intents"]}
+    special = by_name["SpecialRequestIntent"]
+    assert {slot["type"] for slot in special["slots"]} == {"AMAZON.SearchQuery"}
+    special["slots"].append({"name": "quantity", "type": "AMAZON.NUMBER"})
+    special["samples"] += ["{request}", "{quantity} without {request}"]
+    problems = "\n".join(rules.check_model(broken))
+    assert "'{request}': a phrase slot needs a carrier phrase" in problems
+    assert "'{quantity} without {request}': a phrase slot must be the sample's only" in problems
+
+
 def test_intent_spec_lookup() -> None:
     spec = intent_spec("AddItemsIntent")
     assert spec is not None

@@ -46,3 +46,18 @@ def test_the_extra_shot_reaches_the_cart(sessions: sessionmaker[Session], clock:
         [line] = read_cart(db, customer, catalog=shop.catalog).lines
     # The coffee catalog's shots take no amounts: one more than a latte's single is a double.
     assert ("shots", "double") in {(option.group, option.choice) for option in line.options}
+
+
+def test_a_request_said_next_reaches_the_cart(
+    sessions: sessionmaker[Session], clock: FakeClock
+) -> None:
+    shop = load_shop(sessions, clock)
+    alexa = connector(shop)(None)
+    customer = shop.shopper()
+    alexa.access_token = shop.link(customer).access_token
+    alexa.intent("AddItemsIntent", product="grande latte")
+    said = alexa.intent("SpecialRequestIntent", request="lid")
+    assert "no lid" in said.speech
+    with shop.sessions() as db:
+        [line] = read_cart(db, customer, catalog=shop.catalog).lines
+    assert (line.product_id, line.note) == ("latte", "no lid")

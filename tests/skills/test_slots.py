@@ -219,6 +219,18 @@ def test_reorder_targets(
     assert [i.product_id for i in got.items] == products
 
 
+def test_a_special_request_on_its_own_is_the_turns_note(coffee: Catalog) -> None:
+    got = request(coffee, "SpecialRequestIntent", request="lid")
+    assert (got.intent, got.note, got.items) == (Intent.ADD_ITEMS, "no lid", ())
+
+
+def test_a_special_request_an_option_says_is_that_option(coffee: Catalog) -> None:
+    got = request(coffee, "SpecialRequestIntent", request="whip")
+    assert got.note is None
+    [item] = got.items
+    assert (item.product_id, item.options["whip"].choice) == (None, "no-whip")
+
+
 def test_a_spoken_pin_is_text_for_the_open_question(coffee: Catalog) -> None:
     got = request(coffee, "PinIntent", pin="4321")
     assert (got.intent, got.text) == (Intent.UNKNOWN, "4321")
