@@ -188,6 +188,36 @@ CONVERSATIONS: dict[str, dict[str, Any]] = {
             ),
         ],
     },
+    "coffee_request_said_next": {
+        "title": "A grande latte, then its special requests in turns of their own",
+        "catalog": "coffee",
+        "turns": [
+            (
+                "a grande latte with oat milk",
+                {"words": ["latte"], "intent": "add_items", "kind": "added"},
+            ),
+            (
+                "and no lid please",
+                {
+                    "kind": "request_noted",
+                    "cart": [{**line("latte", 1, "Grande", "Oat Milk"), "note": "no lid"}],
+                },
+            ),
+            (
+                "oh and without the sleeve",
+                {
+                    "kind": "request_noted",
+                    # Whisper tiny.en hears espeak's "the sleeve" as "a sleeve".
+                    "cart": [
+                        {
+                            **line("latte", 1, "Grande", "Oat Milk"),
+                            "note": "no lid, without a sleeve",
+                        }
+                    ],
+                },
+            ),
+        ],
+    },
     "coffee_pickup_in_fifteen": {
         "title": "A tall oat milk latte with an extra shot, ready at Main Street in 15 minutes",
         "catalog": "coffee",

@@ -16,6 +16,7 @@ A conversation is a folder holding one WAV per shopper turn and `expected.yaml`:
           kind: added             # the Reply's kind (orders.dialog_reply.ReplyKind)
           cart:                   # the whole cart after the turn ([] = empty)
             - {product: avocados-hass, quantity: 2, options: [Grande]}
+            - {product: latte, note: no lid}   # `note`: the line's special request, exactly
           order: {status: placed, store: cafe-main-street}
 
 Each conversation runs on a fresh SQLite database with the catalog loaded and the customer
@@ -79,11 +80,13 @@ class ConversationFormatError(VoiceCartError):
 
 @dataclass(frozen=True)
 class ExpectedLine:
-    """A cart line the turn must leave: product, quantity and (some of) its options."""
+    """A cart line the turn must leave: product, quantity, (some of) its options and, when
+    given, its special request."""
 
     product: str
     quantity: int
     options: tuple[str, ...] = ()
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ def _line(raw: object, where: str) -> ExpectedLine:
         product=str(raw["product"]),
         quantity=int(raw.get("quantity", 1)),
         options=tuple(str(o) for o in raw.get("options") or ()),
+        note=_optional(raw.get("note")),
     )
 
 
@@ -352,6 +356,8 @@ def _cart_problems(expected: Sequence[ExpectedLine], result: TurnResult) -> list
         absent = [o for o in line.options if o not in match.options]
         if absent:
             problems.append(f"cart: {line.product} lacks options {absent} (has {match.options})")
+        if line.note is not None and match.note != line.note:
+            problems.append(f"cart: {line.product} has request {match.note!r}, not {line.note!r}")
     return problems
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -204,6 +205,16 @@ def test_check_turn_passes_a_matching_turn() -> None:
     )
     assert check_turn(expect, result) == []
     assert check_turn(Expect(), result) == []
+
+
+def test_check_turn_compares_a_lines_request_when_one_is_expected() -> None:
+    noted = replace(line("latte", 1, "Grande"), note="no lid")
+    result = TurnResult(reply=reply("request_noted", (noted,)), request=None, heard="no lid")
+    assert check_turn(Expect(cart=(ExpectedLine("latte", 1, note="no lid"),)), result) == []
+    assert check_turn(Expect(cart=(ExpectedLine("latte", 1),)), result) == []
+    assert check_turn(Expect(cart=(ExpectedLine("latte", 1, note="no bag"),)), result) == [
+        "cart: latte has request 'no lid', not 'no bag'"
+    ]
 
 
 def test_check_turn_words_ignore_apostrophes_as_the_matcher_does() -> None:
