@@ -21,7 +21,8 @@ this process's CPU time: on a machine shared with other work the wall clock also
 for a core, which CPU time does not; on an idle machine CPU time bounds the wall time from above.
 
 False orders: 24 noise-only clips of 4 s cut evenly from kitchen.wav, understood both as
-recorded and peak-normalised to 0.5 (the level of the noisy mixes); any item is a false order.
+recorded and peak-normalised to 0.5 (the level of the noisy mixes); any item is a false order,
+and so is a special request (it would change the last line of the cart).
 """
 
 from __future__ import annotations
@@ -294,7 +295,7 @@ def false_orders(understander: Understander, noise: bytes) -> bool:
         loud = 0.5 * clip / max(float(np.max(np.abs(clip))), 1e-9)
         for level, values in (("as recorded", clip), ("peak 0.5", loud)):
             request = understander.understand(audio.to_int16(values).tobytes()).request
-            if any(item.product_id for item in request.items):
+            if any(item.product_id for item in request.items) or request.note is not None:
                 found[level] += 1
                 print(f"  false order at {start / audio.SAMPLE_RATE:.1f} s ({level}): {request}")
     text = ", ".join(f"{n}/{NOISE_CLIPS} {level}" for level, n in found.items())

@@ -52,6 +52,8 @@ class RequestOut(_FromAttributes):
     store_query: str | None
     time_query: str | None
     fulfilment: str | None
+    note: str | None = None
+    """A special request said on its own ("and no lid"), for the last line."""
 
 
 class LineOut(_FromAttributes):

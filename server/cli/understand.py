@@ -164,6 +164,7 @@ def record(file: str, result: Understanding) -> dict[str, Any]:
                 group: {"choice": value.choice, "amount": value.amount.value}
                 for group, value in item.options.items()
             },
+            "note": item.note,
         }
         for item in request.items
     ]
@@ -178,6 +179,7 @@ def record(file: str, result: Understanding) -> dict[str, Any]:
         "items": items,
         "alternatives": alternatives,
         "seconds": round(result.seconds, 3),
+        "note": request.note,
     }
 
 
@@ -187,11 +189,14 @@ def describe(file: str, result: Understanding) -> str:
     items = []
     for item in request.items:
         options = ", ".join(f"{v.amount.value} {v.choice}" for v in item.options.values())
+        request_words = f' "{item.note}"' if item.note else ""
         items.append(
-            f"{item.quantity:g} x {item.product_id}" + (f" ({options})" if options else "")
+            f"{item.quantity:g} x {item.product_id}"
+            + (f" ({options})" if options else "")
+            + request_words
         )
     heard = result.chosen or result.transcript.text or "(no speech)"
-    summary = "; ".join(items) or "-"
+    summary = "; ".join(items) or (f'request "{request.note}"' if request.note else "-")
     return f"{file}\t{request.intent.value}\t{summary}\t{result.seconds:.2f}s\t{heard}"
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 AUDIO = FIXTURES / "audio"
 COFFEE = DEMO_CATALOGS["coffee"]
-RECORD_KEYS = ["file", "transcript", "intent", "items", "alternatives", "seconds"]
+RECORD_KEYS = ["file", "transcript", "intent", "items", "alternatives", "seconds", "note"]
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +49,7 @@ def test_understand_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
             "product_id": "americano",
             "quantity": 2.0,
             "options": {"shots": {"choice": "double", "amount": "regular"}},
+            "note": None,
         }
     ]
     assert silence == {
@@ -58,6 +59,7 @@ def test_understand_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         "items": [],
         "alternatives": [],
         "seconds": silence["seconds"],
+        "note": None,
     }
     items = latte["items"]
     assert isinstance(items, list)

@@ -218,6 +218,14 @@ def test_a_special_request_reaches_the_cart_line(voice_client: TestClient, bob: 
     [line] = result["cart"]["lines"]
     assert (line["product_id"], line["quantity"], line["note"]) == ("bananas", 3, "no plastic bag")
     assert "no plastic bag" in result["reply"]["speech"]
+    assert result["request"]["note"] is None
+    later = voice_client.post(
+        "/v1/text/turn", json={"text": "and no sticker", "session_id": "note"}, headers=bob.auth
+    ).json()
+    assert later["request"]["note"] == "no sticker"
+    assert later["reply"]["kind"] == "request_noted"
+    [line] = later["cart"]["lines"]
+    assert line["note"] == "no plastic bag, no sticker"
 
 
 def test_a_typed_question_is_answered_aloud(voice_client: TestClient, ada: Shopper) -> None:

@@ -273,6 +273,7 @@ def test_fixture_noise_is_never_an_order(
     result = coffee_understander.understand(audio.load(audio_dir / name).pcm)
     assert result.request.intent is Intent.UNKNOWN
     assert result.request.items == ()
+    assert result.request.note is None
 
 
 @pytest.mark.slow
@@ -288,6 +289,7 @@ def test_loud_kitchen_noise_is_never_an_order(
         loud = audio.to_int16(0.5 * clip / max(float(np.max(np.abs(clip))), 1e-9)).tobytes()
         request = coffee_understander.understand(loud).request
         assert not [i for i in request.items if i.product_id], (start, request)
+        assert request.note is None, (start, request)
 
 
 @pytest.mark.slow
