@@ -226,6 +226,39 @@ def test_a_typed_special_request_shows_on_the_cart_line(
         browser.close()
 
 
+def test_a_misheard_request_is_fixed_by_typing(
+    playwright: Any, served: str, shop: Shop, session: Session
+) -> None:
+    browser = launch(playwright)
+    try:
+        page, errors = open_app(browser, served, shop.ada.token)
+        assert type_turn(page, "a croissant, no paper bug") == "added"  # as an engine might hear
+        line = '#cart li[data-product-id="croissant"]'
+        page.click(f"{line} .edit-request")
+        page.fill(f"{line} .request-form input", "no paper bag")
+        page.click(f"{line} .request-form button")
+        page.wait_for_function(
+            "(s) => document.querySelector(s).textContent.includes('“no paper bag”')", arg=line
+        )
+        [stored] = session.scalars(
+            select(tables.CartLine).join(tables.Cart).where(tables.Cart.customer_id == shop.ada.id)
+        )
+        assert (stored.product_id, stored.note) == ("croissant", "no paper bag")
+        session.rollback()  # end the read: the next one sees the server's next commit
+        # Cleared by saving it empty.
+        page.click(f"{line} .edit-request")
+        page.fill(f"{line} .request-form input", "")
+        page.click(f"{line} .request-form button")
+        page.wait_for_function(
+            "(s) => !document.querySelector(s).textContent.includes('“')", arg=line
+        )
+        session.rollback()
+        assert session.get(tables.CartLine, stored.id).note is None  # type: ignore[union-attr]
+        assert errors == []
+    finally:
+        browser.close()
+
+
 def open_app(browser: Any, served: str, token: str) -> tuple[Any, list[str]]:
     """The /app page on a phone-sized screen, signed in; the page and its uncaught errors."""
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()

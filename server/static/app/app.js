@@ -25,6 +25,7 @@
     transcripts: [],
     replies: [],
     notifications: [],
+    cart: null, // the cart as last drawn
     seenEvents: new Set(),
     lastEventId: null,
     eventsAbort: null,
@@ -302,15 +303,20 @@
   }
 
   function renderCart(cart) {
+    state.cart = cart;
     const list = $("cart");
     list.replaceChildren();
     for (const line of cart.lines) {
       const item = document.createElement("li");
       item.dataset.productId = line.product_id;
       item.dataset.quantity = String(line.quantity);
+      item.dataset.lineId = String(line.line_id);
       const options = line.options.length ? ` (${line.options.join(", ")})` : "";
       const request = line.note ? ` · “${line.note}”` : "";
-      item.textContent = `${line.quantity} × ${line.name}${options}${request} — ${money(line.line_total, cart.currency)}`;
+      const text = document.createElement("span");
+      text.className = "line-text";
+      text.textContent = `${line.quantity} × ${line.name}${options}${request} — ${money(line.line_total, cart.currency)}`;
+      item.append(text, requestButton(line));
       if (line.problem) item.classList.add("problem");
       list.appendChild(item);
     }
@@ -322,6 +328,77 @@
     }
     $("cart-total").textContent = cart.lines.length
       ? `Total ${money(cart.total, cart.currency)} (tax ${money(cart.tax, cart.currency)})` : "";
+  }
+
+  // A line's special request, typed: to add one, or to fix what the speech engine misheard.
+  function requestButton(line) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "edit-request";
+    button.textContent = line.note ? "Edit request" : "Add request";
+    button.addEventListener("click", () => {
+      const form = document.createElement("form");
+      form.className = "request-form";
+      const input = document.createElement("input");
+      input.name = "note";
+      input.maxLength = 140;
+      input.value = line.note || "";
+      input.placeholder = "e.g. no lid";
+      input.setAttribute("aria-label", `Special request for ${line.name}`);
+      const save = document.createElement("button");
+      save.type = "submit";
+      save.textContent = "Save";
+      form.append(input, save);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        saveRequest(line.line_id, input.value.trim() || null, save);
+      });
+      button.replaceWith(form);
+      input.focus();
+    });
+    return button;
+  }
+
+  async function saveRequest(lineId, note, save) {
+    save.disabled = true;
+    try {
+      const response = await fetch(`/v1/cart/items/${lineId}/note`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ note }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        addLog("error", body.detail || `HTTP ${response.status}`, "error");
+        save.disabled = false;
+        return;
+      }
+      renderCart(cartSummary(body));
+    } catch (error) {
+      addLog("error", `Could not save the request: ${error}`, "error");
+      save.disabled = false;
+    }
+  }
+
+  // The cart API's shape as the dialogue's cart summary, which renderCart draws. A line keeps
+  // its spoken options (a request changes none; a line it joins was drawn already).
+  function cartSummary(cart) {
+    const spoken = new Map((state.cart ? state.cart.lines : []).map((l) => [l.line_id, l.options]));
+    return {
+      currency: cart.currency,
+      total: cart.total,
+      tax: cart.tax,
+      lines: cart.lines.map((line) => ({
+        line_id: line.id,
+        product_id: line.product_id,
+        name: line.name,
+        quantity: line.quantity,
+        options: spoken.get(line.id) || line.options.map((o) => o.choice_name),
+        line_total: line.line_total,
+        problem: line.problem,
+        note: line.note,
+      })),
+    };
   }
 
   function renderOrder(order) {
