@@ -103,10 +103,15 @@ def _bare_options(turn: Turn, said: _Said) -> Reply | None:
 
 def _request(turn: Turn, said: _Said) -> Reply | None:
     """ "And no lid": a request said on its own is for the last line."""
-    last = said.last
-    if last is None or said.request.note is None:
+    return None if said.request.note is None else note_last_line(turn, said.request.note)
+
+
+def note_last_line(turn: Turn, request: str) -> Reply | None:
+    """Add a request to the line the conversation touched last; None without a line."""
+    last = turn.last_line()
+    if last is None:
         return None
-    note = joined_note(last.note, said.request.note)
+    note = joined_note(last.note, request)
     view = set_note(
         turn.db, turn.customer_id, last.id, note, catalog=turn.catalog, clock=turn.clock
     )

@@ -145,3 +145,15 @@ def test_a_no_that_is_no_request_changes_no_line(cafe: Talk, words: str) -> None
     [line] = cart_lines(cafe)
     assert line.note is None
     assert reply.kind != "request_noted"
+
+
+def test_a_request_at_the_summary_is_noted_and_the_summary_asked_again(cafe: Talk) -> None:
+    cafe.clock.now = OPEN_HOURS
+    cafe.say("a grande latte")
+    assert cafe.say("check out").kind == "confirm_order"
+    again = cafe.say("and no lid")
+    assert again.kind == "confirm_order"
+    assert again.expects_answer
+    assert again.speech.startswith("Got it")
+    assert again.speech.count("no lid") == 2  # the line, then the summary
+    assert cafe.say("yes").kind == "placed"
