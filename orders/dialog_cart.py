@@ -117,10 +117,15 @@ def note_last_line(turn: Turn, request: str) -> Reply | None:
     )
     turn.cart = view
     line = next((x for x in view.lines if x.id == last.id), None) or next(
-        x
-        for x in view.lines
-        if x.product_id == last.product_id and x.options == last.options and x.note == note
+        (
+            x
+            for x in view.lines
+            if x.product_id == last.product_id and x.options == last.options and x.note == note
+        ),
+        None,
     )
+    if line is None:  # not expected: the line or the one it joined is in the cart
+        return read_cart_reply(turn)
     turn.state.last_line = line.id
     return turn.reply(ReplyKind.REQUEST_NOTED, item=turn.words.line(turn.said(line)))
 
