@@ -90,9 +90,9 @@ def parse(
     if not chunks:
         return Request(Intent.UNKNOWN, text=text)
     cue = _intent(chunks)
-    note = _bare_request(reader, chunks, cue)
-    if note is not None:
-        return Request(Intent.ADD_ITEMS, text=text, note=note)
+    bare = _bare_request(reader, chunks, cue, text)
+    if bare is not None:
+        return bare
     said = logistics.extract(cue.rest)
     request = Request(
         cue.intent,
@@ -164,16 +164,22 @@ def _read_with_request(reader: ItemReader, group: list[str]) -> Reading:
 
 
 def _bare_request(
-    reader: ItemReader, chunks: Sequence[Sequence[str]], cue: intents.Cue
-) -> str | None:
-    """The request of a turn that says only a request ("and no lid"), else None."""
+    reader: ItemReader, chunks: Sequence[Sequence[str]], cue: intents.Cue, text: str
+) -> Request | None:
+    """A turn that says only a request ("and no lid", "no bag for the muffin"), else None."""
     if len(chunks) != 1 or cue.intent is not Intent.ADD_ITEMS or cue.explicit:
         return None
-    return bare_request(
+    bare = bare_request(
         cue.rest,
         groups=reader.groups,
         names_product=functools.partial(_names_product, reader),
     )
+    if bare is None:
+        return None
+    target = reader.read(list(bare.target)).item if bare.target else None
+    if bare.target and (target is None or target.product_id is None):
+        return None
+    return Request(Intent.ADD_ITEMS, text=text, note=bare.note, note_for=target)
 
 
 def _names_product(reader: ItemReader, tokens: Sequence[str]) -> bool:

@@ -83,3 +83,5 @@ class Request:
     """"pickup" or "delivery" when the shopper said so."""
     note: str | None = None
     """A special request said on its own ("and no lid"): for the item just ordered."""
+    note_for: Item | None = None
+    """The item that request names, when it names one ("no lid on the latte")."""

@@ -14,12 +14,14 @@ a word, or to spoil the product match ("latte lid"). It is cut off the end of th
 The rest of the phrase is read as before; the request becomes the line's note.
 
 A request said in a turn of its own ("and no lid", "without ice please") is for the item just
-ordered: `bare_request` reads it, on the same conditions, when the turn says nothing else.
+ordered, or for the item it names ("no lid on the latte"): `bare_request` reads it, on the same
+conditions, when the turn says nothing else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 
 from catalog.model import OptionGroup
 from catalog.numbers import read_quantity
@@ -51,6 +53,18 @@ VAGUE_WORDS = wordset(
     "do dont did didnt is was be the a an any yes yeah yep no nope sure alright wait stop"
 )
 """Words that say no request: "no, that's all", "no more", "no I don't"."""
+TARGET_CUES = frozenset({"on", "for", "in"})
+"""Words after a request that name the item it is for ("no lid on the latte")."""
+_TARGET_LEADS = frozenset({"the", "my", "that", "this", "a", "an", "it", "one", "them", "those"})
+"""Words before the item's name, or all that names it ("no lid on it": the last item)."""
+
+
+@dataclass(frozen=True)
+class BareRequest:
+    """A request said on its own, and the words naming its item (empty: the last one)."""
+
+    note: str
+    target: tuple[str, ...] = ()
 
 
 def cut_request(
@@ -84,8 +98,8 @@ def bare_request(
     *,
     groups: Sequence[OptionGroup],
     names_product: Callable[[Sequence[str]], bool],
-) -> str | None:
-    """The request a turn says on its own ("and no lid", "without the sleeve"), or None.
+) -> BareRequest | None:
+    """The request a turn says on its own ("and no lid", "no bag for the muffin"), or None.
 
     The caller passes only turns whose intent is no explicit command ("no, cancel that" is
     a removal). At least one word after the cue must not be vague (VAGUE_WORDS), so "no,
@@ -98,12 +112,18 @@ def bare_request(
     end = len(tokens)
     while end and tokens[end - 1] == PAUSE:
         end -= 1
-    body = tokens[start + len(cue) : end]
+    body = list(tokens[start + len(cue) : end])
+    split = next((i for i, word in enumerate(body) if word in TARGET_CUES and i > 0), None)
+    target: tuple[str, ...] = ()
+    if split is not None:
+        body, after = body[:split], body[split + 1 :]
+        target = tuple(word for word in after if word not in _TARGET_LEADS)
     if all(word in VAGUE_WORDS for word in body):
         return None
-    if not _is_request(tokens, start, body, groups=groups, names_product=names_product):
+    said = tokens[: start + len(cue) + len(body)]
+    if not _is_request(said, start, body, groups=groups, names_product=names_product):
         return None
-    return _written(cue, body)
+    return BareRequest(_written(cue, body), target)
 
 
 def _written(cue: tuple[str, ...], body: Sequence[str]) -> str:

@@ -24,7 +24,7 @@ from orders.dialog_cart import (
     clear,
     context_reply,
     joined_note,
-    note_last_line,
+    note_line,
     read_cart_reply,
     remove_items,
     set_item_quantity,
@@ -193,13 +193,13 @@ def _leave(turn: Turn, request: Request, pending: Pending | None) -> Reply:
 
 def _note_pending(turn: Turn, request: Request, pending: Pending) -> Reply | None:
     """ "No lid" while asked which product or what size: the request goes with that item,
-    and the question stands. At the order's summary it goes with the last line, and the
-    summary is read again."""
+    and the question stands. At the order's summary it goes with the line it names or the last
+    one, and the summary is read again."""
     if request.note is not None and pending.kind is PendingKind.CONFIRM_ORDER:
-        noted = note_last_line(turn, request.note)
+        noted = note_line(turn, request)
         return None if noted is None else noted.then(start_checkout(turn))
     item = pending.item
-    if request.note is None or item is None:
+    if request.note is None or request.note_for is not None or item is None:
         return None
     if pending.kind is PendingKind.DISAMBIGUATE:
         item.note = joined_note(item.note, request.note)

@@ -102,16 +102,21 @@ def _bare_options(turn: Turn, said: _Said) -> Reply | None:
 
 
 def _request(turn: Turn, said: _Said) -> Reply | None:
-    """ "And no lid": a request said on its own is for the last line."""
-    return None if said.request.note is None else note_last_line(turn, said.request.note)
+    """ "And no lid": a request said on its own is for the last line, or for the line of the
+    item it names ("no bag for the muffin")."""
+    return None if said.request.note is None else note_line(turn, said.request)
 
 
-def note_last_line(turn: Turn, request: str) -> Reply | None:
-    """Add a request to the line the conversation touched last; None without a line."""
-    last = turn.last_line()
-    if last is None:
+def note_line(turn: Turn, request: Request) -> Reply | None:
+    """Add the turn's request to the line it names, else to the line the conversation touched
+    last; None when the cart has no line."""
+    named = request.note_for
+    last = _line_for(turn, named) if named is not None else turn.last_line()
+    if named is not None and last is None:
+        return turn.reply(ReplyKind.NOT_IN_CART, phrase=named.spoken or named.product_id)
+    if last is None or request.note is None:
         return None
-    note = joined_note(last.note, request)
+    note = joined_note(last.note, request.note)
     view = set_note(
         turn.db, turn.customer_id, last.id, note, catalog=turn.catalog, clock=turn.clock
     )

@@ -53,7 +53,9 @@ class RequestOut(_FromAttributes):
     time_query: str | None
     fulfilment: str | None
     note: str | None = None
-    """A special request said on its own ("and no lid"), for the last line."""
+    """A special request said on its own ("and no lid"), for the last line..."""
+    note_for: ItemOut | None = None
+    """... or for the item it names ("no lid on the latte")."""
 
 
 class LineOut(_FromAttributes):

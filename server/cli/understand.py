@@ -180,6 +180,7 @@ def record(file: str, result: Understanding) -> dict[str, Any]:
         "alternatives": alternatives,
         "seconds": round(result.seconds, 3),
         "note": request.note,
+        "note_for": request.note_for.product_id if request.note_for is not None else None,
     }
 
 

@@ -126,6 +126,9 @@ def request_diffs(request: Request, expected: Mapping[str, Any]) -> list[str]:
         diffs.append(f"unmatched {request.unmatched} != {expected.get('unmatched', [])}")
     if request.note != expected.get("note"):
         diffs.append(f"note {request.note!r} != {expected.get('note')!r}")
+    named = request.note_for.product_id if request.note_for is not None else None
+    if named != expected.get("note_for"):
+        diffs.append(f"note_for {named} != {expected.get('note_for')}")
     for name in ("fulfilment", "time_query", "store_query"):
         if name in expected and getattr(request, name) != expected[name]:
             diffs.append(f"{name} {getattr(request, name)} != {expected[name]}")

@@ -157,3 +157,23 @@ def test_a_request_at_the_summary_is_noted_and_the_summary_asked_again(cafe: Tal
     assert again.speech.startswith("Got it")
     assert again.speech.count("no lid") == 2  # the line, then the summary
     assert cafe.say("yes").kind == "placed"
+
+
+def test_a_request_that_names_its_item_goes_with_that_line(cafe: Talk) -> None:
+    cafe.say("a grande latte")
+    cafe.say("a blueberry muffin")
+    reply = cafe.say("and no lid on the latte")
+    assert reply.kind == "request_noted"
+    notes = {line.product_id: line.note for line in cart_lines(cafe)}
+    assert notes == {"latte": "no lid", "blueberry-muffin": None}
+    cafe.say("no bag for the muffin")  # "muffin" alone could be either: the one in the cart
+    notes = {line.product_id: line.note for line in cart_lines(cafe)}
+    assert notes == {"latte": "no lid", "blueberry-muffin": "no bag"}
+
+
+def test_a_request_for_an_item_not_in_the_cart_changes_nothing(cafe: Talk) -> None:
+    cafe.say("a grande latte")
+    reply = cafe.say("no bag for the croissant")
+    assert reply.kind == "not_in_cart"
+    [line] = cart_lines(cafe)
+    assert line.note is None

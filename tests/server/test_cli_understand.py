@@ -15,7 +15,9 @@ pytestmark = pytest.mark.slow
 
 AUDIO = FIXTURES / "audio"
 COFFEE = DEMO_CATALOGS["coffee"]
-RECORD_KEYS = ["file", "transcript", "intent", "items", "alternatives", "seconds", "note"]
+RECORD_KEYS = [
+    "file", "transcript", "intent", "items", "alternatives", "seconds", "note", "note_for"
+]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +62,7 @@ def test_understand_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         "alternatives": [],
         "seconds": silence["seconds"],
         "note": None,
+        "note_for": None,
     }
     items = latte["items"]
     assert isinstance(items, list)

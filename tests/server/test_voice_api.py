@@ -223,6 +223,7 @@ def test_a_special_request_reaches_the_cart_line(voice_client: TestClient, bob: 
         "/v1/text/turn", json={"text": "and no sticker", "session_id": "note"}, headers=bob.auth
     ).json()
     assert later["request"]["note"] == "no sticker"
+    assert later["request"]["note_for"] is None
     assert later["reply"]["kind"] == "request_noted"
     [line] = later["cart"]["lines"]
     assert line["note"] == "no plastic bag, no sticker"

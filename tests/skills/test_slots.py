@@ -224,6 +224,13 @@ def test_a_special_request_on_its_own_is_the_turns_note(coffee: Catalog) -> None
     assert (got.intent, got.note, got.items) == (Intent.ADD_ITEMS, "no lid", ())
 
 
+def test_a_special_request_may_name_its_item(coffee: Catalog) -> None:
+    got = request(coffee, "SpecialRequestIntent", request="lid on the latte")
+    assert got.note == "no lid"
+    assert got.note_for is not None
+    assert got.note_for.product_id == "latte"
+
+
 def test_a_special_request_an_option_says_is_that_option(coffee: Catalog) -> None:
     got = request(coffee, "SpecialRequestIntent", request="whip")
     assert got.note is None
