@@ -79,9 +79,7 @@ def cut_request(
     `product_words` are the stems of every word of the catalog's product names (see
     `catalog.items.catalog_words`); `names_product` says whether words surely name a product.
     """
-    end = len(tokens)
-    while end and tokens[end - 1] == PAUSE:
-        end -= 1
+    end = _end_before_pauses(tokens)
     for start in range(1, end):
         cue = _cue_at(tokens, start)
         if cue is None or not _after_product(tokens[:start], product_words):
@@ -109,10 +107,7 @@ def bare_request(
     cue = _cue_at(tokens, start)
     if cue is None:
         return None
-    end = len(tokens)
-    while end and tokens[end - 1] == PAUSE:
-        end -= 1
-    body = list(tokens[start + len(cue) : end])
+    body = list(tokens[start + len(cue) : _end_before_pauses(tokens)])
     split = next((i for i, word in enumerate(body) if word in TARGET_CUES and i > 0), None)
     target: tuple[str, ...] = ()
     if split is not None:
@@ -124,6 +119,14 @@ def bare_request(
     if not _is_request(said, start, body, groups=groups, names_product=names_product):
         return None
     return BareRequest(_written(cue, body), target)
+
+
+def _end_before_pauses(tokens: Sequence[str]) -> int:
+    """Where the tokens end, trailing pauses left out."""
+    end = len(tokens)
+    while end and tokens[end - 1] == PAUSE:
+        end -= 1
+    return end
 
 
 def _written(cue: tuple[str, ...], body: Sequence[str]) -> str:

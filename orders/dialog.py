@@ -201,15 +201,10 @@ def _note_pending(turn: Turn, request: Request, pending: Pending) -> Reply | Non
     item = pending.item
     if request.note is None or request.note_for is not None or item is None:
         return None
-    if pending.kind is PendingKind.DISAMBIGUATE:
+    question = _item_question(turn, pending, again=False)
+    if question is not None:
         item.note = joined_note(item.note, request.note)
-        return ask_which(turn, item, again=False)
-    product = turn.catalog.product(item.product_id or "")
-    group = turn.catalog.group(pending.group or "")
-    if pending.kind is PendingKind.OPTION and product is not None and group is not None:
-        item.note = joined_note(item.note, request.note)
-        return ask_option(turn, product, group, again=False)
-    return None
+    return question
 
 
 def _is_new_request(request: Request) -> bool:
@@ -276,13 +271,11 @@ def _miss(turn: Turn, *, silence: bool) -> Reply:
 def _reask(turn: Turn, pending: Pending) -> Reply:
     """The open question again, in its "sorry, ..." form."""
     pending.tries += 1
+    question = _item_question(turn, pending, again=True)
+    if question is not None:
+        return question
     item = pending.item
     product = turn.catalog.product(item.product_id or "") if item is not None else None
-    group = turn.catalog.group(pending.group or "")
-    if pending.kind is PendingKind.DISAMBIGUATE and item is not None:
-        return ask_which(turn, item, again=True)
-    if pending.kind is PendingKind.OPTION and product is not None and group is not None:
-        return ask_option(turn, product, group, again=True)
     if pending.kind is PendingKind.SUGGESTION and product is not None:
         return turn.reply(
             ReplyKind.DID_YOU_MEAN, "did_you_mean_again", asks=True, suggestion=product.name
@@ -304,6 +297,19 @@ def _reask(turn: Turn, pending: Pending) -> Reply:
         turn.state.pending = None
         return turn.reply(ReplyKind.REPROMPT, "question_dropped", asks=True)
     return ask()
+
+
+def _item_question(turn: Turn, pending: Pending, *, again: bool) -> Reply | None:
+    """ "Blueberry or chocolate chip?" or "What size?" about the pending item; None when the
+    open question is about no item's product or options."""
+    item = pending.item
+    product = turn.catalog.product(item.product_id or "") if item is not None else None
+    group = turn.catalog.group(pending.group or "")
+    if pending.kind is PendingKind.DISAMBIGUATE and item is not None:
+        return ask_which(turn, item, again=again)
+    if pending.kind is PendingKind.OPTION and product is not None and group is not None:
+        return ask_option(turn, product, group, again=again)
+    return None
 
 
 def _error_reply(turn: Turn, error: VoiceCartError) -> Reply:
