@@ -48,3 +48,24 @@ def cpu_seconds(root: int) -> dict[str, float]:
         elif (entry / "comm").exists() and (entry / "comm").read_text().strip() == "postgres":
             postgres += used
     return {"server": server, "postgres": postgres, "client": time.process_time()}
+
+
+class MachineBusy:
+    """Busy CPU time of the whole machine, in cores x seconds, read from /proc/stat."""
+
+    def __init__(self, busy: float, wall: float) -> None:
+        self.busy, self.wall = busy, wall
+
+    def __sub__(self, earlier: MachineBusy) -> float:
+        """The share of all cores that was busy between the two readings (0..1)."""
+        cores = os.cpu_count() or 1
+        return (self.busy - earlier.busy) / max(1e-9, (self.wall - earlier.wall) * cores)
+
+
+def machine_busy() -> MachineBusy:
+    """Now: every core's non-idle time (user, nice, system, irq, softirq, steal) so far."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(value) for value in fields]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    busy = sum(ticks[:8]) - idle
+    return MachineBusy(busy / os.sysconf("SC_CLK_TCK"), time.monotonic())

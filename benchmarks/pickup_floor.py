@@ -1,16 +1,19 @@
 """The floor under pickup_bench: a skeleton app under the same load.
 
     .venv/bin/python benchmarks/pickup_floor.py [--rate 200 --duration 30 --processes 2]
-        [--app async|sync]
+        [--app async|sync|outbox|full] [--ready-every 10]
 
 Same machine, same load shape as benchmarks/pickup_bench.py on PostgreSQL + Redis (one lane
 per customer adding a latte and placing it for pickup at a fixed schedule, 50 stores, a staff
 stream per store spread over the processes), against an app that does only what no
 implementation can skip (its module doc). What it reaches is an upper bound for VoiceCart's
 pickup path on this machine with this stack; its CPU per order is a lower bound.
-Two skeletons: `async` (pickup_floor_app.py, the fastest build: async routes, raw psycopg)
-and `sync` (pickup_floor_sync_app.py, the same work in VoiceCart's architecture: sync routes
-in the thread pool, SQLAlchemy Core).
+The skeletons: `async` (pickup_floor_app.py, the fastest build: async routes, raw psycopg),
+`sync` (pickup_floor_sync_app.py, the same work in VoiceCart's architecture: sync routes
+in the thread pool, SQLAlchemy Core), `outbox` (pickup_floor_outbox_app.py, sync with #7's
+outbox and dispatchers) and `full` (pickup_floor_full_app.py, outbox serving every request
+pickup_bench sends: this app runs pickup_bench's own load and report, readies and shopper
+streams included, and prints how busy the machine's cores were).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -36,15 +40,18 @@ sys.path.insert(0, str(REPO))
 import psycopg  # noqa: E402
 import uvloop  # noqa: E402
 
-from benchmarks.cpu import cpu_seconds  # noqa: E402
+from benchmarks.cpu import MachineBusy, cpu_seconds, machine_busy  # noqa: E402
 from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
 from benchmarks.orders_bench import free_port  # noqa: E402
 from benchmarks.pickup_bench import (  # noqa: E402
     LATE,
     LATTE,
+    World,
     _stamp,
     percentile,
     print_cpu,
+    report,
+    run_load,
 )
 from benchmarks.pickup_floor_app import SCHEMA, token_hash  # noqa: E402
 
@@ -63,6 +70,9 @@ def prepare(url: str, schema: str, *, stores: int, customers: int) -> list[str]:
                 "INSERT INTO customers (token_hash, store_id) VALUES (%s, %s)",
                 [(token_hash(t), f"s{i % stores:02d}") for i, t in enumerate(tokens)],
             )
+        every = [f"s{i:02d}" for i in range(stores)]
+        connection.execute("INSERT INTO staff VALUES (%s, %s)", (STAFF_EMAIL, every))
+        connection.execute("INSERT INTO stores (id) SELECT unnest(%s::text[])", (every,))
     return tokens
 
 
@@ -70,9 +80,12 @@ APPS = {
     "async": "benchmarks.pickup_floor_app:app",
     "sync": "benchmarks.pickup_floor_sync_app:app",
     "outbox": "benchmarks.pickup_floor_outbox_app:app",
+    "full": "benchmarks.pickup_floor_full_app:app",
 }
 """The skeletons: the fastest build (async, raw psycopg), VoiceCart's (threads, SQLAlchemy),
-and VoiceCart's with the delivery design #7 requires (outbox rows, dispatchers claiming them)."""
+VoiceCart's with the delivery design #7 requires (outbox rows, dispatchers claiming them),
+and that one serving all of pickup_bench's requests (staff presses, shopper streams)."""
+STAFF_EMAIL = "bench@example.com"
 
 
 def start(
@@ -179,6 +192,9 @@ def main() -> int:
         help="async: raw psycopg on the event loop; sync: VoiceCart's threads and SQLAlchemy;"
         " outbox: sync with a transactional outbox and dispatchers",
     )
+    parser.add_argument(
+        "--ready-every", type=int, default=10, help="full: one customer in N gets readied"
+    )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(
         "--redis-url",
@@ -198,6 +214,8 @@ def main() -> int:
     }
     processes, ports = start(args.processes, env, app=args.app)
     try:
+        if args.app == "full":
+            return full_load(processes, ports, tokens, args)
         before = [cpu_seconds(p.pid) for p in processes]
         placed_at, seen, ids, errors, achieved = uvloop.run(
             load(ports, tokens, stores=args.stores, rate=args.rate, duration=args.duration)
@@ -227,6 +245,47 @@ def main() -> int:
     print(f"duplicated events        {sum(c - 1 for c in ids.values() if c > 1)}")
     print_cpu(before, after, len(placed_at))
     return 0
+
+
+def full_load(
+    processes: list[subprocess.Popen[bytes]],
+    ports: list[int],
+    tokens: list[str],
+    args: argparse.Namespace,
+) -> int:
+    """pickup_bench's own load and report (readies and shopper streams included)."""
+    stores = [f"s{i:02d}" for i in range(args.stores)]
+    world = World("", stores, tokens, STAFF_EMAIL, bases=[f"http://127.0.0.1:{p}" for p in ports])
+    before = [cpu_seconds(p.pid) for p in processes]
+    readings: list[MachineBusy] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample, args=(readings, stop), daemon=True)
+    sampler.start()
+    tally, achieved = uvloop.run(
+        run_load(world, rate=args.rate, duration=args.duration, ready_every=args.ready_every)
+    )
+    stop.set()
+    sampler.join()
+    after = [cpu_seconds(p.pid) for p in processes]
+    args.backend = "postgres"
+    report("floor (full skeleton), PostgreSQL + Redis", tally, achieved, args)
+    print_cpu(before, after, len(tally.placed_at))
+    # run_load orders from 2.5 s on; the first 5 s of orders warm up, the drain is left out
+    loaded = readings[7 : int(2.5 + args.duration)]
+    if len(loaded) > 1:
+        print(
+            f"machine busy             {loaded[-1] - loaded[0]:.0%} of its {os.cpu_count()} cores"
+            f" over {loaded[-1].wall - loaded[0].wall:.0f} s of load (every process)"
+        )
+    return 0
+
+
+def _sample(readings: list[MachineBusy], stop: threading.Event) -> None:
+    """A reading of the machine's busy time every second until stopped."""
+    while True:
+        readings.append(machine_busy())
+        if stop.wait(1.0):
+            return
 
 
 if __name__ == "__main__":

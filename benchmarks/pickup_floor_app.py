@@ -36,13 +36,14 @@ from redis import asyncio as aioredis
 
 SCHEMA = """
 CREATE TABLE customers (id serial PRIMARY KEY, token_hash text UNIQUE NOT NULL,
-                        store_id text NOT NULL);
+                        store_id text NOT NULL, name text NOT NULL DEFAULT 'Shopper');
 CREATE TABLE cart_lines (id bigserial PRIMARY KEY, customer_id int NOT NULL,
                          product_id text NOT NULL, options jsonb NOT NULL, quantity int NOT NULL);
 CREATE INDEX cart_lines_customer ON cart_lines (customer_id);
 CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id int NOT NULL, store_id text NOT NULL,
                      total int NOT NULL, placed_at timestamptz NOT NULL,
-                     idempotency_key text NOT NULL, UNIQUE (customer_id, idempotency_key));
+                     idempotency_key text NOT NULL, UNIQUE (customer_id, idempotency_key),
+                     status text NOT NULL DEFAULT 'placed', promised_at timestamptz);
 CREATE TABLE order_lines (id bigserial PRIMARY KEY, order_id bigint NOT NULL,
                           product_id text NOT NULL, options jsonb NOT NULL, quantity int NOT NULL);
 CREATE TABLE outbox (id text PRIMARY KEY, order_id bigint NOT NULL, store_id text NOT NULL,
@@ -54,6 +55,18 @@ CREATE TABLE deliveries (id bigserial PRIMARY KEY, notification_id text NOT NULL
                          lease_until timestamptz NOT NULL DEFAULT '-infinity',
                          delivered_at timestamptz);
 CREATE INDEX deliveries_due ON deliveries (id) WHERE delivered_at IS NULL;
+-- the full skeleton's (pickup_floor_full_app.py): staff, their sessions, the manager's
+-- switches, the stores' webhooks, the ready-time queue
+CREATE TABLE staff (email text PRIMARY KEY, stores text[] NOT NULL);
+CREATE TABLE staff_sessions (token_hash text PRIMARY KEY, csrf text NOT NULL,
+                             stores text[] NOT NULL);
+CREATE TABLE stores (id text PRIMARY KEY, paused boolean NOT NULL DEFAULT false,
+                     extra_minutes int NOT NULL DEFAULT 0);
+CREATE TABLE webhooks (id serial PRIMARY KEY, store_id text NOT NULL, url text NOT NULL);
+CREATE INDEX webhooks_store ON webhooks (store_id);
+ALTER TABLE orders ADD COLUMN prep_minutes int NOT NULL DEFAULT 4;
+CREATE INDEX orders_queue ON orders (store_id, promised_at)
+    WHERE status IN ('placed', 'accepted', 'preparing', 'ready');
 """
 PRICE = 585
 
@@ -111,6 +124,21 @@ class Fanout:
             store = message["channel"].decode().rpartition(":")[2]
             for queue in self.streams.get(store, ()):
                 queue.put_nowait(message["data"])
+
+    def stream(self, key: str) -> StreamingResponse:
+        """The events published to `key` (a store, or `c<customer id>`) as server-sent events."""
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.streams.setdefault(key, set()).add(queue)
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield b": connected\n\n"
+                while True:
+                    yield b"data: " + await queue.get() + b"\n\n"
+            finally:
+                self.streams[key].discard(queue)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
 
 
 @asynccontextmanager
@@ -231,16 +259,5 @@ async def place(request: Request) -> JSONResponse:
 @app.get("/staff/stream")
 async def staff_stream(request: Request, store: str) -> StreamingResponse:
     """The store's events as server-sent events."""
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
     fanout: Fanout = request.app.state.fanout
-    fanout.streams.setdefault(store, set()).add(queue)
-
-    async def events() -> AsyncIterator[bytes]:
-        try:
-            yield b": connected\n\n"
-            while True:
-                yield b"data: " + await queue.get() + b"\n\n"
-        finally:
-            fanout.streams[store].discard(queue)
-
-    return StreamingResponse(events(), media_type="text/event-stream")
+    return fanout.stream(store)

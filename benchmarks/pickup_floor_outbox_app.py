@@ -23,7 +23,7 @@ import asyncio
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -79,7 +79,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     listening = aioredis.from_url(os.environ["FLOOR_REDIS_URL"])
     app.state.fanout = Fanout()
     to_thread.current_default_thread_limiter().total_tokens = THREADS
-    dispatcher = Dispatcher(app.state.engine, publisher, prefix=app.state.prefix)
+    render = getattr(app.state, "render", None)
+    dispatcher = Dispatcher(app.state.engine, publisher, prefix=app.state.prefix, render=render)
     app.state.dispatcher = dispatcher
     thread = threading.Thread(target=dispatcher.serve, name="dispatcher", daemon=True)
     thread.start()
@@ -97,8 +98,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 class Dispatcher:
     """Claims due deliveries, publishes them, records them delivered; safe in every process."""
 
-    def __init__(self, engine: Engine, publisher: redis.Redis, *, prefix: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        publisher: redis.Redis,
+        *,
+        prefix: str,
+        render: Callable[[str, str], str] | None = None,
+    ) -> None:
         self.engine = engine
+        self.render = render
         self.publisher = publisher
         self.prefix = prefix
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -122,10 +131,13 @@ class Dispatcher:
             if not claimed:
                 return 0
             ids = sorted({notification for _, notification, _ in claimed})
-            payloads = dict(connection.execute(_PAYLOADS, {"ids": ids}).all())
+            payloads: dict[str, str] = dict(connection.execute(_PAYLOADS, {"ids": ids}).all())
         pipeline = self.publisher.pipeline(transaction=False)
         for _, notification, topic in claimed:
-            pipeline.publish(f"{self.prefix}{topic}", payloads[notification])
+            payload = payloads[notification]
+            if self.render is not None:
+                payload = self.render(topic, payload)
+            pipeline.publish(f"{self.prefix}{topic}", payload)
         pipeline.execute()
         with self.engine.begin() as connection:
             ids = [delivery for delivery, _, _ in claimed]
