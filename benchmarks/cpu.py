@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -50,16 +51,18 @@ def cpu_seconds(root: int) -> dict[str, float]:
     return {"server": server, "postgres": postgres, "client": time.process_time()}
 
 
+@dataclass(frozen=True)
 class MachineBusy:
-    """Busy CPU time of the whole machine, in cores x seconds, read from /proc/stat."""
+    """Busy CPU time of the whole machine so far (cores x seconds), and when it was read."""
 
-    def __init__(self, busy: float, wall: float) -> None:
-        self.busy, self.wall = busy, wall
+    busy: float
+    wall: float
 
-    def __sub__(self, earlier: MachineBusy) -> float:
-        """The share of all cores that was busy between the two readings (0..1)."""
-        cores = os.cpu_count() or 1
-        return (self.busy - earlier.busy) / max(1e-9, (self.wall - earlier.wall) * cores)
+
+def busy_share(earlier: MachineBusy, later: MachineBusy) -> float:
+    """The share of all cores that was busy between two readings (0..1)."""
+    cores = os.cpu_count() or 1
+    return (later.busy - earlier.busy) / max(1e-9, (later.wall - earlier.wall) * cores)
 
 
 def machine_busy() -> MachineBusy:

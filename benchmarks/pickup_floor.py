@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 import psycopg  # noqa: E402
 import uvloop  # noqa: E402
 
-from benchmarks.cpu import MachineBusy, cpu_seconds, machine_busy  # noqa: E402
+from benchmarks.cpu import MachineBusy, busy_share, cpu_seconds, machine_busy  # noqa: E402
 from benchmarks.lean_http import Connection, ProtocolError, server_sent_events  # noqa: E402
 from benchmarks.orders_bench import free_port  # noqa: E402
 from benchmarks.pickup_bench import (  # noqa: E402
@@ -274,7 +274,8 @@ def full_load(
     loaded = readings[7 : int(2.5 + args.duration)]
     if len(loaded) > 1:
         print(
-            f"machine busy             {loaded[-1] - loaded[0]:.0%} of its {os.cpu_count()} cores"
+            f"machine busy             {busy_share(loaded[0], loaded[-1]):.0%} of its"
+            f" {os.cpu_count()} cores"
             f" over {loaded[-1].wall - loaded[0].wall:.0f} s of load (every process)"
         )
     return 0

@@ -48,8 +48,12 @@ OPTION_PRICES = {("size", "large"): 75, ("milk", "oat"): 60}
 PREP = timedelta(minutes=4)
 HORIZON = timedelta(hours=2)
 BARISTAS = 4
-STEPS = {"accept": ("placed", "accepted"), "start": ("accepted", "preparing")}
-STEPS["ready"] = ("preparing", "ready")
+STEPS = {
+    "accept": ("placed", "accepted"),
+    "start": ("accepted", "preparing"),
+    "ready": ("preparing", "ready"),
+}
+"""A staff button: the status it moves an order from, and to."""
 
 _LOCK_CUSTOMER = text("SELECT id, name FROM customers WHERE token_hash = :hash FOR UPDATE")
 _REPLAY = text(
